@@ -1,0 +1,3 @@
+from kontosjef.cli import main
+
+main()

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kontosjef.people.models import User
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
+
+
+class Product(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    component = models.CharField(_("component"), max_length=200, blank=True, default="")
+    external_source = models.CharField(_("external source"), max_length=40, blank=True, default="")
+    external_id = models.CharField(_("external id"), max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "component"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "component"], name="product_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} / {self.component}" if self.component else self.name
+
+
+class AccountQuerySet(models.QuerySet["Account"]):
+    def with_current_tam(self) -> AccountQuerySet:
+        return self.prefetch_related(
+            models.Prefetch(
+                "tam_assignments",
+                queryset=TamAssignment.objects.filter(ended_at=None).select_related("tam"),
+                to_attr="current_assignments",
+            )
+        )
+
+    def in_portfolio_of(self, user: User) -> AccountQuerySet:
+        return self.filter(tam_assignments__tam=user, tam_assignments__ended_at=None)
+
+    def without_tam(self) -> AccountQuerySet:
+        return self.exclude(tam_assignments__ended_at=None)
+
+
+class Account(models.Model):
+    """A customer organisation."""
+
+    class Tier(models.TextChoices):
+        STRATEGIC = "strategic", _("Strategic")
+        ENTERPRISE = "enterprise", _("Enterprise")
+        STANDARD = "standard", _("Standard")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ONBOARDING = "onboarding", _("Onboarding")
+        CHURNED = "churned", _("Churned")
+
+    name = models.CharField(_("name"), max_length=200)
+    tier = models.CharField(_("tier"), max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2"))
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Oslo", validators=[validate_time_zone]
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    products = models.ManyToManyField(
+        Product, verbose_name=_("products"), blank=True, related_name="accounts"
+    )
+    external_source = models.CharField(_("external source"), max_length=40, blank=True, default="")
+    external_id = models.CharField(_("external id"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"))
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="account_external_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tier__in=["strategic", "enterprise", "standard"]),
+                name="account_tier_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "onboarding", "churned"]),
+                name="account_status_valid",
+            ),
+            models.CheckConstraint(condition=~models.Q(name=""), name="account_name_not_empty"),
+        ]
+        indexes = [models.Index(fields=["tier"]), models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def current_tam(self) -> User | None:
+        """The current TAM; uses `with_current_tam()` prefetch when present."""
+        assignments = getattr(self, "current_assignments", None)
+        if assignments is None:
+            assignments = list(self.tam_assignments.filter(ended_at=None).select_related("tam"))
+        return assignments[0].tam if assignments else None
+
+
+class TamAssignment(models.Model):
+    """Who was the TAM of which account, from when to when, and why."""
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="tam_assignments"
+    )
+    tam = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("TAM"),
+        on_delete=models.PROTECT,
+        related_name="tam_assignments",
+    )
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    end_reason = models.TextField(_("end reason"), blank=True, default="")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["account", "-started_at"]
+        verbose_name = _("TAM assignment")
+        verbose_name_plural = _("TAM assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(ended_at=None),
+                name="tam_assignment_one_current_per_account",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at=None) | models.Q(ended_at__gte=models.F("started_at")),
+                name="tam_assignment_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["tam", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.tam} → {self.account}"
+
+
+class Contact(models.Model):
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail"), blank=True, default="")
+    language = models.CharField(
+        _("preferred language"),
+        max_length=8,
+        choices=[("en", "English"), ("nb", "Norsk bokmål")],
+        default="en",
+    )
+    external_source = models.CharField(_("external source"), max_length=40, blank=True, default="")
+    external_id = models.CharField(_("external id"), max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="contact_external_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "name"]), models.Index(fields=["email"])]
+
+    def __str__(self) -> str:
+        return self.name

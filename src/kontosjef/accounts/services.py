@@ -1,0 +1,196 @@
+"""Every write to accounts, contacts, products and TAM assignments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from kontosjef.accounts.models import Account, Contact, Product, TamAssignment
+from kontosjef.audit.services import audit_record, snapshot
+from kontosjef.people import access
+from kontosjef.people.models import User
+
+ACCOUNT_FIELDS = ["name", "tier", "country", "time_zone", "status"]
+
+
+def account_create(
+    *,
+    by: User,
+    name: str,
+    country: str,
+    now: datetime,
+    tier: str = Account.Tier.STANDARD,
+    time_zone: str = "Europe/Oslo",
+    status: str = Account.Status.ACTIVE,
+    external_source: str = "",
+    external_id: str = "",
+) -> Account:
+    access.require_manager(by)
+    account = Account(
+        name=name.strip(),
+        tier=tier,
+        country=country.upper(),
+        time_zone=time_zone,
+        status=status,
+        external_source=external_source,
+        external_id=external_id,
+        created_at=now,
+    )
+    account.full_clean()
+    with transaction.atomic():
+        account.save()
+        audit_record(
+            at=now,
+            actor=by,
+            action="account.create",
+            obj=account,
+            after=snapshot(account, ACCOUNT_FIELDS),
+        )
+    return account
+
+
+def account_update(*, account: Account, by: User, now: datetime, **changes: str) -> Account:
+    """Change an account's name, tier, country, time zone or status."""
+    access.require_act_on_account(by, account)
+    unknown = set(changes) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be changed here: %(fields)s")
+            % {"fields": ", ".join(sorted(unknown))}
+        )
+    before = snapshot(account, ACCOUNT_FIELDS)
+    for field, value in changes.items():
+        setattr(account, field, value)
+    try:
+        account.full_clean()
+    except ValidationError:
+        account.refresh_from_db()
+        raise
+    with transaction.atomic():
+        account.save(update_fields=list(changes))
+        audit_record(
+            at=now,
+            actor=by,
+            action="account.update",
+            obj=account,
+            before=before,
+            after=snapshot(account, ACCOUNT_FIELDS),
+        )
+    return account
+
+
+def contact_create(
+    *,
+    account: Account,
+    by: User,
+    name: str,
+    now: datetime,
+    email: str = "",
+    language: str = "en",
+    external_source: str = "",
+    external_id: str = "",
+) -> Contact:
+    access.require_act_on_account(by, account)
+    contact = Contact(
+        account=account,
+        name=name.strip(),
+        email=email.strip(),
+        language=language,
+        external_source=external_source,
+        external_id=external_id,
+    )
+    contact.full_clean()
+    with transaction.atomic():
+        contact.save()
+        audit_record(
+            at=now,
+            actor=by,
+            action="contact.create",
+            obj=contact,
+            after=snapshot(contact, ["account", "name", "email", "language"]),
+        )
+    return contact
+
+
+def product_create(*, by: User, name: str, now: datetime, component: str = "") -> Product:
+    access.require_manager(by)
+    product = Product(name=name.strip(), component=component.strip())
+    product.full_clean()
+    with transaction.atomic():
+        product.save()
+        audit_record(
+            at=now,
+            actor=by,
+            action="product.create",
+            obj=product,
+            after=snapshot(product, ["name", "component"]),
+        )
+    return product
+
+
+def account_assign_tam(
+    *, account: Account, tam: User, by: User, reason: str, now: datetime
+) -> TamAssignment:
+    """Make `tam` the account's TAM from `now`, ending the current assignment. Managers only."""
+    access.require_manager(by)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why this TAM is assigned.")})
+    if tam.role != User.Role.TAM or not tam.is_active:
+        raise ValidationError({"tam": _("%(user)s is not an active TAM.") % {"user": tam}})
+    with transaction.atomic():
+        # Lock the account row so two managers assigning at once queue up; the partial unique
+        # index (one open assignment per account) is the last line of defence.
+        Account.objects.select_for_update().filter(pk=account.pk).first()
+        current = TamAssignment.objects.filter(account=account, ended_at=None).first()
+        if current is not None and current.tam_id == tam.pk:
+            raise ValidationError({"tam": _("%(user)s is already the TAM.") % {"user": tam}})
+        before = {"tam": current.tam_id if current else None}
+        if current is not None:
+            if now < current.started_at:
+                raise ValidationError(_("The new assignment cannot start before the current one."))
+            current.ended_at = now
+            current.end_reason = reason
+            current.save(update_fields=["ended_at", "end_reason"])
+        assignment = TamAssignment(
+            account=account, tam=tam, started_at=now, reason=reason, assigned_by=by
+        )
+        assignment.full_clean(validate_constraints=False)
+        assignment.save()
+        audit_record(
+            at=now,
+            actor=by,
+            action="account.assign_tam",
+            obj=account,
+            before=before,
+            after={"tam": tam.pk, "reason": reason},
+        )
+    return assignment
+
+
+def account_unassign_tam(*, account: Account, by: User, reason: str, now: datetime) -> None:
+    """End the account's current TAM assignment, leaving it to the managers' queue."""
+    access.require_manager(by)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the TAM is removed.")})
+    with transaction.atomic():
+        current = (
+            TamAssignment.objects.select_for_update().filter(account=account, ended_at=None).first()
+        )
+        if current is None:
+            raise ValidationError(_("The account has no TAM."))
+        current.ended_at = now
+        current.end_reason = reason
+        current.save(update_fields=["ended_at", "end_reason"])
+        audit_record(
+            at=now,
+            actor=by,
+            action="account.unassign_tam",
+            obj=account,
+            before={"tam": current.tam_id},
+            after={"tam": None, "reason": reason},
+        )

@@ -1,0 +1,504 @@
+"""Every write to a case. A case changes only by appending an event and applying it.
+
+Each service checks the actor's rights, validates, appends one or more events, applies them to
+the case (`case_apply_event`) and writes an audit entry, all in one transaction. Services that
+change an existing case take `expected_version`: the version the caller saw. If another writer
+got there first the service raises `CaseConflict` and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from kontosjef.accounts.models import Account, Contact, Product
+from kontosjef.audit.services import audit_record
+from kontosjef.cases.models import OPEN_STATUSES, Case, CaseEvent, Channel, Priority, Status
+from kontosjef.people import access
+from kontosjef.people.models import Department, User
+
+Kind = CaseEvent.Kind
+Actor = CaseEvent.Actor
+
+# The fields of a case that events derive; saved together on every append.
+PROJECTED_FIELDS = [
+    "status",
+    "priority",
+    "department",
+    "assignee",
+    "opened_at",
+    "solved_at",
+    "closed_at",
+    "last_event_at",
+    "last_seq",
+    "reopen_count",
+]
+
+
+# Foreign keys are written by their column (department_id), not by instance.
+PROJECTED_ATTNAMES = [
+    f"{name}_id" if name in ("department", "assignee") else name for name in PROJECTED_FIELDS
+]
+
+
+class CaseConflict(Exception):
+    """Another employee changed the case since the caller loaded it."""
+
+    def __init__(self, case: Case, expected: int, actual: int | None) -> None:
+        self.case_id = case.pk
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            _(
+                "Case %(case)s was changed by someone else while you were working on it "
+                "(you saw version %(expected)s, it is now %(actual)s). "
+                "Reload the case and try again."
+            )
+            % {"case": case.pk, "expected": expected, "actual": actual}
+        )
+
+
+@dataclass(frozen=True)
+class _Actor:
+    kind: str
+    user: User | None = None
+    contact: Contact | None = None
+
+
+def case_apply_event(case: Case, event: CaseEvent) -> None:
+    """Derive the case's current fields from one more event, in memory.
+
+    This is the only place that decides what an event does to a case. It applies the derived
+    transitions of specs/sla.md §4.3: a customer's public reply reopens a solved case and ends a
+    wait on the customer. Raises ValidationError for an event the case cannot take.
+    """
+    if case.last_seq and event.seq != case.last_seq + 1:
+        raise ValidationError({"seq": _("Events must be appended in order.")})
+    if case.last_seq and event.at < case.last_event_at:
+        raise ValidationError({"at": _("An event cannot be earlier than the case's last event.")})
+    if case.status == Status.CLOSED:
+        raise ValidationError(
+            _("Case %(case)s is closed: open a follow-up case instead.") % {"case": case.pk}
+        )
+
+    kind = event.kind
+    if kind == Kind.CREATED:
+        if case.last_seq:
+            raise ValidationError({"kind": _("A case is created only once.")})
+        case.status = Status.NEW
+        case.priority = event.to_value
+        case.department = event.department
+        case.assignee = event.assignee
+        case.opened_at = event.at
+    elif not case.last_seq:
+        raise ValidationError({"kind": _("The first event of a case must be 'created'.")})
+    elif kind == Kind.STATUS:
+        _apply_status(case, event.to_value, event.at)
+    elif kind == Kind.PRIORITY:
+        case.priority = event.to_value
+    elif kind == Kind.HANDOFF:
+        case.department = event.department
+        case.assignee = event.assignee
+    elif kind == Kind.REPLY:
+        if event.actor_kind == Actor.CONTACT and event.is_public:
+            if case.status in (Status.SOLVED, Status.WAITING_ON_CUSTOMER):
+                _apply_status(case, Status.OPEN, event.at)
+    # Internal notes change nothing but the case's last activity.
+    case.last_seq = event.seq
+    case.last_event_at = event.at
+
+
+def _apply_status(case: Case, to: str, at: datetime) -> None:
+    if case.status == Status.SOLVED and to not in (Status.SOLVED, Status.CLOSED):
+        case.reopen_count += 1
+        case.solved_at = None
+    if to == Status.SOLVED:
+        case.solved_at = at
+    elif to == Status.CLOSED:
+        case.closed_at = at
+        if case.solved_at is None:
+            case.solved_at = at
+    case.status = to
+
+
+def case_rebuild(case: Case) -> Case:
+    """A fresh, unsaved projection of the case from its stored events (for checks and repair)."""
+    fresh = Case(
+        pk=case.pk,
+        account_id=case.account_id,
+        subject=case.subject,
+        channel=case.channel,
+        priority=Priority.P3,
+        status=Status.NEW,
+        opened_at=case.opened_at,
+        last_event_at=case.opened_at,
+        last_seq=0,
+    )
+    for event in case.events.order_by("seq"):
+        case_apply_event(fresh, event)
+    return fresh
+
+
+def _validate_text(field: str, value: str, *, required: bool = True, limit: int = 50_000) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError({field: _("This field is required.")})
+    if len(value) > limit:
+        raise ValidationError(
+            {field: _("At most %(limit)s characters are allowed.") % {"limit": limit}}
+        )
+    return value
+
+
+def _validate_choice(field: str, value: str, choices: type[Priority] | type[Status]) -> str:
+    if value not in choices.values:
+        raise ValidationError({field: _("%(value)s is not a valid choice.") % {"value": value}})
+    return value
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+
+
+def case_open(
+    *,
+    account: Account,
+    by: User,
+    subject: str,
+    now: datetime,
+    priority: str = Priority.P3,
+    channel: str = Channel.EMAIL,
+    description: str = "",
+    requester: Contact | None = None,
+    department: Department | None = None,
+    assignee: User | None = None,
+    product: Product | None = None,
+    opened_by_customer: bool = False,
+    external_source: str = "",
+    external_id: str = "",
+) -> Case:
+    """Open a case. When `opened_by_customer`, the requester is the actor of the created event
+    and the description is the customer's first public comment."""
+    _require_aware(now)
+    if department is None and assignee is not None:
+        department = assignee.department
+    if not access.can_open_case(by, account, department):
+        raise PermissionDenied(_("You may not open a case for %(account)s.") % {"account": account})
+    subject = _validate_text("subject", subject, limit=300)
+    description = _validate_text("description", description, required=False)
+    _validate_choice("priority", priority, Priority)
+    if channel not in Channel.values:
+        raise ValidationError(
+            {"channel": _("%(value)s is not a valid choice.") % {"value": channel}}
+        )
+    if requester is not None and requester.account_id != account.pk:
+        raise ValidationError({"requester": _("The requester must be a contact of the account.")})
+    if opened_by_customer and requester is None:
+        raise ValidationError({"requester": _("A case opened by the customer needs a requester.")})
+    actor = (
+        _Actor(Actor.CONTACT, contact=requester)
+        if opened_by_customer
+        else _Actor(Actor.EMPLOYEE, user=by)
+    )
+    with transaction.atomic():
+        case = Case(
+            account=account,
+            requester=requester,
+            subject=subject,
+            description=description,
+            priority=priority,
+            status=Status.NEW,
+            channel=channel,
+            product=product,
+            opened_at=now,
+            last_event_at=now,
+            external_source=external_source,
+            external_id=external_id,
+        )
+        event = _event(
+            case,
+            actor,
+            now,
+            Kind.CREATED,
+            to_value=priority,
+            department=department,
+            assignee=assignee,
+            body=description,
+            is_public=bool(description),
+        )
+        case_apply_event(case, event)
+        case.full_clean()
+        case.save()
+        event.case = case
+        event.full_clean()
+        event.save()
+        audit_record(at=now, actor=by, action="case.open", obj=case, after=_state(case))
+    return case
+
+
+def _event(case: Case, actor: _Actor, at: datetime, kind: str, **fields: Any) -> CaseEvent:
+    return CaseEvent(
+        case=case,
+        at=at,
+        seq=case.last_seq + 1,
+        kind=kind,
+        actor_kind=actor.kind,
+        actor_user=actor.user,
+        actor_contact=actor.contact,
+        **fields,
+    )
+
+
+def _state(case: Case) -> dict[str, Any]:
+    return {
+        "status": case.status,
+        "priority": case.priority,
+        "department": case.department_id,
+        "assignee": case.assignee_id,
+        "version": case.version,
+    }
+
+
+def _append(
+    *,
+    case: Case,
+    by: User,
+    now: datetime,
+    expected_version: int,
+    action: str,
+    events: list[tuple[_Actor, str, dict[str, Any]]],
+) -> list[CaseEvent]:
+    """Append events to a case under optimistic concurrency; the heart of every case write."""
+    _require_aware(now)
+    access.require_act_on_case(by, case)
+    before = _state(case)
+    before["version"] = expected_version
+    with transaction.atomic():
+        written: list[CaseEvent] = []
+        for actor, kind, fields in events:
+            event = _event(case, actor, now, kind, **fields)
+            case_apply_event(case, event)
+            event.full_clean(exclude=["case"])
+            written.append(event)
+        # Claim the case by a conditional UPDATE: a second writer holding the same version
+        # matches no row and gets a conflict instead of overwriting the first one's change.
+        values = {attname: getattr(case, attname) for attname in PROJECTED_ATTNAMES}
+        updated = Case.objects.filter(pk=case.pk, version=expected_version).update(
+            **values, version=expected_version + 1
+        )
+        if not updated:
+            actual = Case.objects.filter(pk=case.pk).values_list("version", flat=True).first()
+            raise CaseConflict(case, expected_version, actual)
+        case.version = expected_version + 1
+        try:
+            CaseEvent.objects.bulk_create(written)
+        except IntegrityError as exc:  # the (case, seq) key: a writer that skipped the claim
+            raise CaseConflict(case, expected_version, None) from exc
+        audit_record(at=now, actor=by, action=action, obj=case, before=before, after=_state(case))
+    return written
+
+
+def _reload_on_failure(case: Case) -> None:
+    case.refresh_from_db()
+
+
+def _employee(by: User) -> _Actor:
+    return _Actor(Actor.EMPLOYEE, user=by)
+
+
+def case_reply(
+    *,
+    case: Case,
+    by: User,
+    body: str,
+    now: datetime,
+    expected_version: int,
+    as_contact: Contact | None = None,
+    then_status: str | None = None,
+) -> list[CaseEvent]:
+    """A public reply: by the employee, or the customer's reply that the employee records.
+
+    `then_status` sets a status in the same step ("reply and set waiting on customer").
+    """
+    body = _validate_text("body", body)
+    if as_contact is not None and as_contact.account_id != case.account_id:
+        raise ValidationError({"as_contact": _("The contact must belong to the case's account.")})
+    actor = _Actor(Actor.CONTACT, contact=as_contact) if as_contact else _employee(by)
+    events: list[tuple[_Actor, str, dict[str, Any]]] = [
+        (actor, Kind.REPLY, {"is_public": True, "body": body})
+    ]
+    if then_status is not None and then_status != _status_after_reply(case, actor):
+        _validate_choice("then_status", then_status, Status)
+        events.append((_employee(by), Kind.STATUS, {"to_value": then_status}))
+    return _guarded(
+        case,
+        lambda: _append(
+            case=case,
+            by=by,
+            now=now,
+            expected_version=expected_version,
+            action="case.reply",
+            events=_with_from_values(case, events),
+        ),
+    )
+
+
+def case_add_note(
+    *, case: Case, by: User, body: str, now: datetime, expected_version: int
+) -> CaseEvent:
+    """An internal note, seen by employees only."""
+    body = _validate_text("body", body)
+    return _guarded(
+        case,
+        lambda: _append(
+            case=case,
+            by=by,
+            now=now,
+            expected_version=expected_version,
+            action="case.note",
+            events=[(_employee(by), Kind.NOTE, {"is_public": False, "body": body})],
+        ),
+    )[0]
+
+
+def case_change_status(
+    *, case: Case, by: User, to: str, now: datetime, expected_version: int, reason: str = ""
+) -> CaseEvent:
+    _validate_choice("to", to, Status)
+    if to == case.status:
+        raise ValidationError({"to": _("The case already has this status.")})
+    return _guarded(
+        case,
+        lambda: _append(
+            case=case,
+            by=by,
+            now=now,
+            expected_version=expected_version,
+            action="case.status",
+            events=[
+                (
+                    _employee(by),
+                    Kind.STATUS,
+                    {"from_value": case.status, "to_value": to, "body": reason.strip()},
+                )
+            ],
+        ),
+    )[0]
+
+
+def case_change_priority(
+    *, case: Case, by: User, to: str, now: datetime, expected_version: int, reason: str = ""
+) -> CaseEvent:
+    _validate_choice("to", to, Priority)
+    if to == case.priority:
+        raise ValidationError({"to": _("The case already has this priority.")})
+    if case.status not in OPEN_STATUSES:
+        raise ValidationError({"to": _("Only an open case can change priority.")})
+    return _guarded(
+        case,
+        lambda: _append(
+            case=case,
+            by=by,
+            now=now,
+            expected_version=expected_version,
+            action="case.priority",
+            events=[
+                (
+                    _employee(by),
+                    Kind.PRIORITY,
+                    {"from_value": case.priority, "to_value": to, "body": reason.strip()},
+                )
+            ],
+        ),
+    )[0]
+
+
+def case_hand_off(
+    *,
+    case: Case,
+    by: User,
+    reason: str,
+    now: datetime,
+    expected_version: int,
+    department: Department | None = None,
+    assignee: User | None = None,
+) -> CaseEvent:
+    """Hand the case to another department and/or person, with a reason.
+
+    Naming only a person moves the case to that person's department. Naming only a department
+    leaves the case unassigned in that department's queue.
+    """
+    reason = _validate_text("reason", reason)
+    if department is None and assignee is None:
+        raise ValidationError(_("Name a department or a person to hand the case to."))
+    if department is None and assignee is not None:
+        department = assignee.department or case.department
+    if assignee is not None and not assignee.is_active:
+        raise ValidationError({"assignee": _("%(user)s is not active.") % {"user": assignee}})
+    if department == case.department and assignee == case.assignee:
+        raise ValidationError(_("The case is already with them."))
+    if case.status not in OPEN_STATUSES:
+        raise ValidationError(_("Only an open case can be handed off."))
+    return _guarded(
+        case,
+        lambda: _append(
+            case=case,
+            by=by,
+            now=now,
+            expected_version=expected_version,
+            action="case.handoff",
+            events=[
+                (
+                    _employee(by),
+                    Kind.HANDOFF,
+                    {
+                        "from_value": _who(case.department, case.assignee),
+                        "to_value": _who(department, assignee),
+                        "department": department,
+                        "assignee": assignee,
+                        "body": reason,
+                    },
+                )
+            ],
+        ),
+    )[0]
+
+
+def _status_after_reply(case: Case, actor: _Actor) -> str:
+    if actor.kind == Actor.CONTACT and case.status in (Status.SOLVED, Status.WAITING_ON_CUSTOMER):
+        return Status.OPEN
+    return case.status
+
+
+def _who(department: Department | None, assignee: User | None) -> str:
+    parts = [str(department) if department else "", str(assignee) if assignee else ""]
+    return " / ".join(p for p in parts if p)[:64]
+
+
+def _with_from_values(
+    case: Case, events: list[tuple[_Actor, str, dict[str, Any]]]
+) -> list[tuple[_Actor, str, dict[str, Any]]]:
+    # The status a follow-up status event leaves depends on what the reply before it did.
+    out = []
+    for actor, kind, fields in events:
+        if kind == Kind.STATUS:
+            fields = {**fields, "from_value": _status_after_reply(case, events[0][0])}
+        out.append((actor, kind, fields))
+    return out
+
+
+def _guarded[T](case: Case, write: Callable[[], T]) -> T:
+    """Run a write; on any failure reload the case so the caller never keeps a half-applied one."""
+    try:
+        result = write()
+    except (ValidationError, CaseConflict, PermissionDenied, IntegrityError):
+        _reload_on_failure(case)
+        raise
+    return result

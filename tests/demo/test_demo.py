@@ -1,0 +1,105 @@
+"""The demo company: deterministic, believable, and loaded through the case projection."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from kontosjef.accounts.models import Account, Contact, TamAssignment
+from kontosjef.cases.models import Case, CaseEvent
+from kontosjef.cases.services import PROJECTED_FIELDS, case_rebuild
+from kontosjef.demo.simulate import EMPLOYEES, plan_company
+from kontosjef.people.models import Department, User
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+def fingerprint(seed: int, now: datetime = NOW) -> str:
+    plan = plan_company(seed=seed, now=now)
+    digest = hashlib.sha256()
+    for account in plan.accounts:
+        digest.update(repr(account).encode())
+    for case in plan.cases:
+        digest.update(repr(case).encode())
+    return digest.hexdigest()
+
+
+def test_it_plans_the_same_company_for_the_same_seed():
+    assert fingerprint(7) == fingerprint(7)
+
+
+def test_it_plans_another_company_for_another_seed():
+    assert fingerprint(7) != fingerprint(8)
+
+
+def test_it_keeps_every_event_in_time_order_and_before_now():
+    plan = plan_company(seed=3, now=NOW)
+    for case in plan.cases:
+        times = [e.at for e in case.events]
+        assert times == sorted(times)
+        assert times[-1] < plan.now
+        assert case.events[0].kind == "created"
+
+
+@pytest.fixture(scope="module")
+def demo_db(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        out = StringIO()
+        call_command("demo", "--seed", "11", "--now", NOW.isoformat(), stdout=out)
+        yield out.getvalue()
+        call_command("flush", "--no-input")
+
+
+@pytest.mark.django_db
+def test_it_loads_a_believable_company(demo_db):
+    assert Department.objects.count() == 6
+    assert User.objects.count() == len(EMPLOYEES) == 25
+    assert set(User.objects.values_list("role", flat=True)) == {
+        "admin",
+        "manager",
+        "tam",
+        "agent",
+        "viewer",
+    }
+    assert Account.objects.count() == 150
+    tiers = {
+        t: Account.objects.filter(tier=t).count() for t in ("strategic", "enterprise", "standard")
+    }
+    assert tiers == {"strategic": 15, "enterprise": 45, "standard": 90}
+    assert Contact.objects.count() > 300
+    assert TamAssignment.objects.filter(ended_at=None).count() >= 60
+    cases = Case.objects.count()
+    assert 6000 < cases < 12000
+    assert CaseEvent.objects.count() > 5 * cases
+    first = Case.objects.order_by("opened_at").first()
+    assert first is not None and first.opened_at < NOW - timedelta(days=700)
+    kinds = set(CaseEvent.objects.values_list("kind", flat=True))
+    assert kinds == {"created", "status", "priority", "handoff", "reply", "note"}
+    assert Case.objects.filter(reopen_count__gt=0).exists()
+    assert (
+        Case.objects.filter(status="waiting_on_customer").exists()
+        or Case.objects.filter(events__to_value="waiting_on_customer").exists()
+    )
+    assert Case.objects.exclude(status__in=["solved", "closed"]).exists(), "live cases near now"
+    assert "Demo logins" in demo_db and "kontosjef-demo" in demo_db
+
+
+@pytest.mark.django_db
+def test_it_derives_the_loaded_cases_from_their_events(demo_db):
+    for case in Case.objects.order_by("?")[:40]:
+        rebuilt = case_rebuild(case)
+        for name in PROJECTED_FIELDS:
+            attname = Case._meta.get_field(name).attname
+            assert getattr(rebuilt, attname) == getattr(case, attname), (case.pk, name)
+
+
+@pytest.mark.django_db
+def test_it_does_not_load_twice(demo_db):
+    out = StringIO()
+    call_command("demo", stdout=out)
+    assert "already loaded" in out.getvalue()
+    assert Account.objects.count() == 150

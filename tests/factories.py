@@ -1,0 +1,80 @@
+"""Keyword-only factories that go through the real services."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from kontosjef.accounts.models import Account, Contact
+from kontosjef.accounts.services import account_assign_tam, account_create, contact_create
+from kontosjef.cases.models import Case
+from kontosjef.cases.services import case_open
+from kontosjef.people.models import Department, User
+from kontosjef.people.services import user_create
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+PASSWORD = "a-long-test-password"
+
+
+def make_user(
+    *, username: str, role: str, department: Department | None = None, by: User | None = None
+) -> User:
+    return user_create(
+        by=by,
+        username=username,
+        password=PASSWORD,
+        role=role,
+        department=department,
+        now=T0,
+        first_name=username.capitalize(),
+    )
+
+
+def make_account(
+    *,
+    name: str,
+    by: User,
+    tam: User | None = None,
+    tier: str = "enterprise",
+    country: str = "NO",
+    time_zone: str = "Europe/Oslo",
+) -> Account:
+    account = account_create(
+        by=by, name=name, country=country, tier=tier, time_zone=time_zone, now=T0
+    )
+    if tam is not None:
+        account_assign_tam(account=account, tam=tam, by=by, reason="Initial assignment", now=T0)
+    return account
+
+
+def make_contact(*, account: Account, by: User, name: str, email: str = "") -> Contact:
+    return contact_create(
+        account=account,
+        by=by,
+        name=name,
+        now=T0,
+        email=email or f"{name.split()[0].lower()}@{account.name.split()[0].lower()}.example",
+    )
+
+
+def make_case(
+    *,
+    account: Account,
+    by: User,
+    now: datetime = T0,
+    priority: str = "p3",
+    subject: str = "Invoices are not sent",
+    department: Department | None = None,
+    requester: Contact | None = None,
+    opened_by_customer: bool = False,
+) -> Case:
+    return case_open(
+        account=account,
+        by=by,
+        subject=subject,
+        priority=priority,
+        now=now,
+        department=department,
+        requester=requester,
+        opened_by_customer=opened_by_customer,
+        description="It stopped on Monday." if opened_by_customer else "",
+    )
