@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "kontosjef.accounts",
     "kontosjef.cases",
     "kontosjef.audit",
+    "kontosjef.integrations",
+    "kontosjef.api",
     "kontosjef.demo",
     "kontosjef.web",
 ]
