@@ -9,6 +9,8 @@ Environment variables:
     EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
     EMAIL_USE_TLS, DEFAULT_FROM_EMAIL  (outgoing mail, as Django's MAILERS["default"])
     KONTOSJEF_VAR_DIR  where SQLite and the generated secret live (default: ./var)
+    KONTOSJEF_WEBHOOK_SECRET  shared secret of inbound webhooks (HMAC-SHA256); unset switches
+                   the webhook endpoint off (it answers 503)
 """
 
 from __future__ import annotations
@@ -65,11 +67,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks_db",
     "kontosjef.people",
     "kontosjef.accounts",
     "kontosjef.cases",
     "kontosjef.audit",
     "kontosjef.integrations",
+    # django-ninja as an app only for its templates and static files: the API docs page then
+    # serves Swagger UI from this site instead of a CDN the Content-Security-Policy forbids.
+    "ninja",
     "kontosjef.api",
     "kontosjef.demo",
     "kontosjef.web",
@@ -127,6 +133,13 @@ else:
         }
     }
 
+# Background work runs from the database queue: `kontosjef db_worker` takes tasks; no broker.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "people.User"
 LOGIN_URL = "login"
@@ -169,6 +182,8 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+
+KONTOSJEF_WEBHOOK_SECRET = os.environ.get("KONTOSJEF_WEBHOOK_SECRET", "")
 
 _EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 _EMAIL_OPTIONS: dict[str, object] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -9,9 +11,14 @@ from django.urls import reverse
 
 from kontosjef.accounts.services import product_create
 from kontosjef.audit.models import AuditEntry
+from kontosjef.cases.services import calendar_create, sla_policy_create, tier_sla_set
+from kontosjef.cases.sla import sla_sweep
+from kontosjef.integrations.batch import ImportBatch
+from kontosjef.integrations.services import import_batch
+from kontosjef.people.services import api_token_create
 from tests.factories import T0, make_case
 
-OUR_APPS = {"people", "accounts", "cases", "audit"}
+OUR_APPS = {"people", "accounts", "cases", "audit", "integrations"}
 
 
 def test_it_registers_every_model_of_our_apps():
@@ -26,7 +33,14 @@ def test_it_registers_every_model_of_our_apps():
 )
 def test_it_lists_and_shows_each_model(client, adam, acme, acme_contact, support, model):
     product = product_create(by=adam, name="Lønn", component="Payroll run", now=T0)
-    case = make_case(account=acme, by=adam, requester=acme_contact)
+    calendar = calendar_create(by=adam, name="Oslo", time_zone="Europe/Oslo", now=T0)
+    policy = sla_policy_create(by=adam, name="Gold", now=T0,
+                               metrics={"first_reply": {"targets": {"p3": 60}}})  # fmt: skip
+    tier_sla_set(by=adam, tier="enterprise", policy=policy, calendar=calendar, now=T0)
+    case = make_case(account=acme, by=adam, requester=acme_contact, opened_by_customer=True)
+    sla_sweep(now=T0 + timedelta(days=7))
+    import_batch(batch=ImportBatch(source="test"), by=adam, now=T0, importer="test", path="x")
+    api_token_create(by=adam, name="Admin laptop", scope="read", now=T0)
     assert case.product is None and product.pk
     client.force_login(adam)
     opts = model._meta
@@ -72,3 +86,17 @@ def test_it_audits_an_edit_made_in_the_admin(client, adam, acme):
     entry = AuditEntry.objects.order_by("-id").first()
     assert entry.action == "account.admin_change"
     assert (entry.before["name"], entry.after["name"]) == ("Acme AS", "Acme Holding AS")
+
+
+def test_it_lets_an_admin_revoke_a_token_but_never_see_its_hash(client, adam, alice):
+    issued = api_token_create(by=alice, name="Leaked", scope="read_write", now=T0)
+    client.force_login(adam)
+    detail = client.get(reverse("admin:people_apitoken_change", args=[issued.token.pk]))
+    assert issued.token.secret_hash not in detail.content.decode()
+    client.post(
+        reverse("admin:people_apitoken_changelist"),
+        {"action": "revoke", "_selected_action": [issued.token.pk]},
+    )
+    issued.token.refresh_from_db()
+    assert issued.token.revoked_at is not None
+    assert AuditEntry.objects.filter(action="api_token.revoke", actor=adam).exists()

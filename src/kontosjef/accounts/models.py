@@ -65,7 +65,9 @@ class Account(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     tier = models.CharField(_("tier"), max_length=16, choices=Tier.choices, default=Tier.STANDARD)
-    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2"))
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, default="", help_text=_("ISO 3166-1 alpha-2")
+    )
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Europe/Oslo", validators=[validate_time_zone]
     )
@@ -78,6 +80,25 @@ class Account(models.Model):
     external_source = models.CharField(_("external source"), max_length=40, blank=True, default="")
     external_id = models.CharField(_("external id"), max_length=200, blank=True, default="")
     created_at = models.DateTimeField(_("created at"))
+    # Overrides of the tier's SLA policy and calendar (cases.TierSla).
+    sla_policy = models.ForeignKey(
+        "cases.SlaPolicy",
+        verbose_name=_("SLA policy"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: the tier's policy."),
+    )
+    calendar = models.ForeignKey(
+        "cases.Calendar",
+        verbose_name=_("calendar"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: the tier's calendar."),
+    )
 
     objects = AccountQuerySet.as_manager()
 

@@ -14,6 +14,7 @@ from kontosjef.people import access
 from kontosjef.people.models import User
 
 ACCOUNT_FIELDS = ["name", "tier", "country", "time_zone", "status"]
+CONTACT_FIELDS = ["name", "email", "language"]
 
 
 def account_create(
@@ -111,6 +112,36 @@ def contact_create(
             action="contact.create",
             obj=contact,
             after=snapshot(contact, ["account", "name", "email", "language"]),
+        )
+    return contact
+
+
+def contact_update(*, contact: Contact, by: User, now: datetime, **changes: str) -> Contact:
+    """Change a contact's name, e-mail or preferred language."""
+    access.require_act_on_account(by, contact.account)
+    unknown = set(changes) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be changed here: %(fields)s")
+            % {"fields": ", ".join(sorted(unknown))}
+        )
+    before = snapshot(contact, CONTACT_FIELDS)
+    for field, value in changes.items():
+        setattr(contact, field, value.strip())
+    try:
+        contact.full_clean()
+    except ValidationError:
+        contact.refresh_from_db()
+        raise
+    with transaction.atomic():
+        contact.save(update_fields=list(changes))
+        audit_record(
+            at=now,
+            actor=by,
+            action="contact.update",
+            obj=contact,
+            before=before,
+            after=snapshot(contact, CONTACT_FIELDS),
         )
     return contact
 

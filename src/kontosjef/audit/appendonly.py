@@ -60,6 +60,8 @@ def open_purge_window(connection: BaseDatabaseWrapper) -> None:
             cursor.execute(f"INSERT INTO {PURGE_TABLE} (allowed) VALUES (1)")
         elif connection.vendor == "postgresql":
             cursor.execute(f"SET {PURGE_SETTING} = 'on'")
+            # TRUNCATE refuses tables with deferred foreign-key checks still pending.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def close_purge_window(connection: BaseDatabaseWrapper) -> None:

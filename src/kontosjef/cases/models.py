@@ -104,6 +104,9 @@ class Case(models.Model):
     last_event_at = models.DateTimeField(_("last event at"))
     last_seq = models.PositiveIntegerField(_("last event sequence"), default=0)
     reopen_count = models.PositiveIntegerField(_("reopens"), default=0)
+    # What an imported source said about the case: its own SLA verdict and raw attributes.
+    source_sla_met = models.BooleanField(_("SLA met (source)"), null=True, blank=True)
+    attributes = models.JSONField(_("source attributes"), default=dict, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
 
     objects = CaseQuerySet.as_manager()
@@ -256,3 +259,263 @@ class CaseEvent(models.Model):
 
 
 __all__ = ["Case", "CaseEvent", "Channel", "Priority", "Status", "User"]
+
+
+# SLA configuration and results ------------------------------------------------------------------
+
+
+class Calendar(models.Model):
+    """Business hours in a time zone, with holidays; changes are new versions (history stays)."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("calendar")
+        verbose_name_plural = _("calendars")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CalendarVersion(models.Model):
+    """One effective-dated version of a calendar, stored as explicit data (specs/sla.md §3).
+
+    `weekly`: 7 lists (Monday first) of [start, end] seconds after local midnight; an end past
+    86400 is an overnight shift. `holidays`: ISO dates that are off. `extra_working`: {date: spans}
+    replacing the weekly hours on that date. `closures`: [date, start, end] partial closures.
+    `holiday_source`: where the holiday list came from (country, years, package version), so a
+    package upgrade never changes measured time. `coverage`: [first, last] year the holidays are
+    known for (null: unbounded).
+    """
+
+    calendar = models.ForeignKey(
+        Calendar, verbose_name=_("calendar"), on_delete=models.PROTECT, related_name="versions"
+    )
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    weekly = models.JSONField(_("weekly hours"))
+    holidays = models.JSONField(_("holidays"), default=list, blank=True)
+    extra_working = models.JSONField(_("extra working days"), default=dict, blank=True)
+    closures = models.JSONField(_("closures"), default=list, blank=True)
+    coverage = models.JSONField(_("holiday coverage (years)"), null=True, blank=True)
+    holiday_source = models.JSONField(_("holiday source"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["calendar", "valid_from"]
+        verbose_name = _("calendar version")
+        verbose_name_plural = _("calendar versions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar", "valid_from"], name="calendar_version_unique_start"
+            ),
+            models.UniqueConstraint(
+                fields=["calendar"],
+                condition=models.Q(valid_from=None),
+                name="calendar_version_one_first",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.calendar} from {self.valid_from or '(start)'}"
+
+
+class SlaPolicy(models.Model):
+    """Targets per priority per metric; changes are new versions."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaPolicyVersion(models.Model):
+    """One effective-dated version of an SLA policy; a case uses the version in force when it
+    was opened.
+
+    `metrics`: {metric: {"targets": {"p1": seconds, ...}, "business_hours": bool,
+    "running": [statuses] (optional), "warn_at_fraction": 0.75 or "warn_before_s": seconds}} with
+    metric one of first_reply, next_reply, periodic_update, pausable_update, agent_work,
+    requester_wait, total_resolution, first_resolution. `options`: customer_reply_resumes,
+    solved_time_counts, calendar_change, recurrence (specs/sla.md §2.3).
+    """
+
+    policy = models.ForeignKey(
+        SlaPolicy, verbose_name=_("policy"), on_delete=models.PROTECT, related_name="versions"
+    )
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    metrics = models.JSONField(_("metrics"))
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["policy", "valid_from"]
+        verbose_name = _("SLA policy version")
+        verbose_name_plural = _("SLA policy versions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "valid_from"], name="sla_policy_version_unique_start"
+            ),
+            models.UniqueConstraint(
+                fields=["policy"],
+                condition=models.Q(valid_from=None),
+                name="sla_policy_version_one_first",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} from {self.valid_from or '(start)'}"
+
+
+class TierSla(models.Model):
+    """The SLA policy and calendar of every account of a tier (an account may override both)."""
+
+    tier = models.CharField(_("tier"), max_length=16, choices=Account.Tier.choices, unique=True)
+    policy = models.ForeignKey(
+        SlaPolicy, verbose_name=_("SLA policy"), on_delete=models.PROTECT, related_name="+"
+    )
+    calendar = models.ForeignKey(
+        Calendar,
+        verbose_name=_("calendar"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: around the clock (24×7)."),
+    )
+
+    class Meta:
+        ordering = ["tier"]
+        verbose_name = _("tier SLA")
+        verbose_name_plural = _("tier SLAs")
+
+    def __str__(self) -> str:
+        return f"{self.get_tier_display()}: {self.policy}"
+
+
+class Metric(models.TextChoices):
+    """The SLA metrics; their order is the engine's `Metric` codes."""
+
+    FIRST_REPLY = "first_reply", _("First reply")
+    NEXT_REPLY = "next_reply", _("Next reply")
+    PERIODIC_UPDATE = "periodic_update", _("Periodic update")
+    PAUSABLE_UPDATE = "pausable_update", _("Pausable update")
+    AGENT_WORK = "agent_work", _("Agent work time")
+    REQUESTER_WAIT = "requester_wait", _("Requester wait time")
+    TOTAL_RESOLUTION = "total_resolution", _("Total resolution time")
+    FIRST_RESOLUTION = "first_resolution", _("First resolution time")
+
+
+class CycleState(models.TextChoices):
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    BREACHED_RUNNING = "breached_running", _("Breached, running")
+    BREACHED_PAUSED = "breached_paused", _("Breached, paused")
+    MET = "met", _("Met")
+    BREACHED_MET = "breached_met", _("Breached")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class MetricCycleQuerySet(models.QuerySet["MetricCycle"]):
+    def open(self) -> MetricCycleQuerySet:
+        return self.filter(stop_at=None).exclude(state=CycleState.CANCELLED)
+
+
+class MetricCycle(models.Model):
+    """One SLA clock of one case, as the engine computed it at `computed_at`.
+
+    Rows are replaced on every recompute of the case; `breach_alerted_at` and
+    `warning_alerted_at` survive it, so an alert is raised once per cycle.
+    """
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="cycles"
+    )
+    metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
+    cycle_index = models.PositiveIntegerField(_("cycle"))
+    state = models.CharField(_("state"), max_length=20, choices=CycleState.choices)
+    start_at = models.DateTimeField(_("started at"))
+    stop_at = models.DateTimeField(_("stopped at"), null=True, blank=True)
+    fulfilled_by = models.CharField(_("fulfilled by"), max_length=8, blank=True, default="")
+    target_seconds = models.BigIntegerField(_("target (s)"))
+    elapsed_business_seconds = models.BigIntegerField(_("elapsed business (s)"))
+    elapsed_calendar_seconds = models.BigIntegerField(_("elapsed calendar (s)"))
+    paused_business_seconds = models.BigIntegerField(_("paused business (s)"))
+    paused_calendar_seconds = models.BigIntegerField(_("paused calendar (s)"))
+    remaining_seconds = models.BigIntegerField(_("remaining business (s)"))
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    warn_at = models.DateTimeField(_("warning at"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached at"), null=True, blank=True)
+    is_running = models.BooleanField(_("running now"), default=False)
+    business_hours = models.BooleanField(_("business hours"), default=True)
+    computed_at = models.DateTimeField(_("computed at"))
+    breach_alerted_at = models.DateTimeField(_("breach alerted at"), null=True, blank=True)
+    warning_alerted_at = models.DateTimeField(_("warning alerted at"), null=True, blank=True)
+
+    objects = MetricCycleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["case", "metric", "cycle_index"]
+        verbose_name = _("metric cycle")
+        verbose_name_plural = _("metric cycles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "metric", "cycle_index"], name="metric_cycle_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], name="metric_cycle_due"),
+            models.Index(fields=["warn_at"], name="metric_cycle_warn"),
+            models.Index(fields=["breached_at"], name="metric_cycle_breached"),
+            models.Index(fields=["metric", "stop_at"], name="metric_cycle_metric_stop"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.metric} #{self.cycle_index} {self.state}"
+
+    @property
+    def is_breached(self) -> bool:
+        return self.breached_at is not None and self.state in (
+            CycleState.BREACHED_RUNNING,
+            CycleState.BREACHED_PAUSED,
+            CycleState.BREACHED_MET,
+        )
+
+
+class SlaAlert(models.Model):
+    """A breach or warning of a metric cycle, recorded once by the sweep. Append-only."""
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", _("Warning")
+        BREACH = "breach", _("Breach")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="sla_alerts"
+    )
+    metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
+    cycle_index = models.PositiveIntegerField(_("cycle"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    due_at = models.DateTimeField(_("due at"))
+    at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("SLA alert")
+        verbose_name_plural = _("SLA alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "metric", "cycle_index", "kind"], name="sla_alert_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.metric} case {self.case_id}"

@@ -11,15 +11,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from kontosjef import engine
 from kontosjef.accounts.models import Account, Contact, Product
 from kontosjef.audit.services import audit_record
-from kontosjef.cases.models import OPEN_STATUSES, Case, CaseEvent, Channel, Priority, Status
+from kontosjef.cases.models import (
+    OPEN_STATUSES,
+    Calendar,
+    CalendarVersion,
+    Case,
+    CaseEvent,
+    Channel,
+    Metric,
+    Priority,
+    SlaPolicy,
+    SlaPolicyVersion,
+    Status,
+    TierSla,
+)
+from kontosjef.cases.sla import sla_recompute
 from kontosjef.people import access
 from kontosjef.people.models import Department, User
 
@@ -71,7 +86,38 @@ class _Actor:
     contact: Contact | None = None
 
 
-def case_apply_event(case: Case, event: CaseEvent) -> None:
+class EventFacts(Protocol):
+    """What the projection reads from an event; a `CaseEvent` has it, so do bulk importers' rows."""
+
+    at: datetime
+    seq: int
+    kind: str
+    actor_kind: str
+    is_public: bool
+    to_value: str
+    department_id: int | None
+    assignee_id: int | None
+
+
+class CaseFacts(Protocol):
+    """The projected fields of a case; a `Case` has them, so do bulk importers' rows."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    status: str
+    priority: str
+    department_id: int | None
+    assignee_id: int | None
+    opened_at: datetime
+    solved_at: datetime | None
+    closed_at: datetime | None
+    last_event_at: datetime
+    last_seq: int
+    reopen_count: int
+
+
+def case_apply_event(case: CaseFacts, event: EventFacts) -> None:
     """Derive the case's current fields from one more event, in memory.
 
     This is the only place that decides what an event does to a case. It applies the derived
@@ -93,8 +139,8 @@ def case_apply_event(case: Case, event: CaseEvent) -> None:
             raise ValidationError({"kind": _("A case is created only once.")})
         case.status = Status.NEW
         case.priority = event.to_value
-        case.department = event.department
-        case.assignee = event.assignee
+        case.department_id = event.department_id
+        case.assignee_id = event.assignee_id
         case.opened_at = event.at
     elif not case.last_seq:
         raise ValidationError({"kind": _("The first event of a case must be 'created'.")})
@@ -103,8 +149,8 @@ def case_apply_event(case: Case, event: CaseEvent) -> None:
     elif kind == Kind.PRIORITY:
         case.priority = event.to_value
     elif kind == Kind.HANDOFF:
-        case.department = event.department
-        case.assignee = event.assignee
+        case.department_id = event.department_id
+        case.assignee_id = event.assignee_id
     elif kind == Kind.REPLY:
         if event.actor_kind == Actor.CONTACT and event.is_public:
             if case.status in (Status.SOLVED, Status.WAITING_ON_CUSTOMER):
@@ -114,7 +160,7 @@ def case_apply_event(case: Case, event: CaseEvent) -> None:
     case.last_event_at = event.at
 
 
-def _apply_status(case: Case, to: str, at: datetime) -> None:
+def _apply_status(case: CaseFacts, to: str, at: datetime) -> None:
     if case.status == Status.SOLVED and to not in (Status.SOLVED, Status.CLOSED):
         case.reopen_count += 1
         case.solved_at = None
@@ -240,6 +286,7 @@ def case_open(
         event.full_clean()
         event.save()
         audit_record(at=now, actor=by, action="case.open", obj=case, after=_state(case))
+        sla_recompute(now=now, cases=[case.pk])
     return case
 
 
@@ -302,6 +349,8 @@ def _append(
         except IntegrityError as exc:  # the (case, seq) key: a writer that skipped the claim
             raise CaseConflict(case, expected_version, None) from exc
         audit_record(at=now, actor=by, action=action, obj=case, before=before, after=_state(case))
+        # Every event moves the case's SLA clocks: recompute them in the same transaction.
+        sla_recompute(now=now, cases=[case.pk])
     return written
 
 
@@ -322,17 +371,20 @@ def case_reply(
     expected_version: int,
     as_contact: Contact | None = None,
     then_status: str | None = None,
+    external_id: str = "",
 ) -> list[CaseEvent]:
     """A public reply: by the employee, or the customer's reply that the employee records.
 
     `then_status` sets a status in the same step ("reply and set waiting on customer").
+    `external_id` (on this and the other append services) is the sender's id of the event, unique
+    per case, so a system that delivers the same event twice cannot record it twice.
     """
     body = _validate_text("body", body)
     if as_contact is not None and as_contact.account_id != case.account_id:
         raise ValidationError({"as_contact": _("The contact must belong to the case's account.")})
     actor = _Actor(Actor.CONTACT, contact=as_contact) if as_contact else _employee(by)
     events: list[tuple[_Actor, str, dict[str, Any]]] = [
-        (actor, Kind.REPLY, {"is_public": True, "body": body})
+        (actor, Kind.REPLY, {"is_public": True, "body": body, "external_id": external_id})
     ]
     if then_status is not None and then_status != _status_after_reply(case, actor):
         _validate_choice("then_status", then_status, Status)
@@ -351,7 +403,13 @@ def case_reply(
 
 
 def case_add_note(
-    *, case: Case, by: User, body: str, now: datetime, expected_version: int
+    *,
+    case: Case,
+    by: User,
+    body: str,
+    now: datetime,
+    expected_version: int,
+    external_id: str = "",
 ) -> CaseEvent:
     """An internal note, seen by employees only."""
     body = _validate_text("body", body)
@@ -363,13 +421,26 @@ def case_add_note(
             now=now,
             expected_version=expected_version,
             action="case.note",
-            events=[(_employee(by), Kind.NOTE, {"is_public": False, "body": body})],
+            events=[
+                (
+                    _employee(by),
+                    Kind.NOTE,
+                    {"is_public": False, "body": body, "external_id": external_id},
+                )
+            ],
         ),
     )[0]
 
 
 def case_change_status(
-    *, case: Case, by: User, to: str, now: datetime, expected_version: int, reason: str = ""
+    *,
+    case: Case,
+    by: User,
+    to: str,
+    now: datetime,
+    expected_version: int,
+    reason: str = "",
+    external_id: str = "",
 ) -> CaseEvent:
     _validate_choice("to", to, Status)
     if to == case.status:
@@ -386,7 +457,12 @@ def case_change_status(
                 (
                     _employee(by),
                     Kind.STATUS,
-                    {"from_value": case.status, "to_value": to, "body": reason.strip()},
+                    {
+                        "from_value": case.status,
+                        "to_value": to,
+                        "body": reason.strip(),
+                        "external_id": external_id,
+                    },
                 )
             ],
         ),
@@ -394,7 +470,14 @@ def case_change_status(
 
 
 def case_change_priority(
-    *, case: Case, by: User, to: str, now: datetime, expected_version: int, reason: str = ""
+    *,
+    case: Case,
+    by: User,
+    to: str,
+    now: datetime,
+    expected_version: int,
+    reason: str = "",
+    external_id: str = "",
 ) -> CaseEvent:
     _validate_choice("to", to, Priority)
     if to == case.priority:
@@ -413,7 +496,12 @@ def case_change_priority(
                 (
                     _employee(by),
                     Kind.PRIORITY,
-                    {"from_value": case.priority, "to_value": to, "body": reason.strip()},
+                    {
+                        "from_value": case.priority,
+                        "to_value": to,
+                        "body": reason.strip(),
+                        "external_id": external_id,
+                    },
                 )
             ],
         ),
@@ -429,6 +517,7 @@ def case_hand_off(
     expected_version: int,
     department: Department | None = None,
     assignee: User | None = None,
+    external_id: str = "",
 ) -> CaseEvent:
     """Hand the case to another department and/or person, with a reason.
 
@@ -464,6 +553,7 @@ def case_hand_off(
                         "department": department,
                         "assignee": assignee,
                         "body": reason,
+                        "external_id": external_id,
                     },
                 )
             ],
@@ -502,3 +592,124 @@ def _guarded[T](case: Case, write: Callable[[], T]) -> T:
         _reload_on_failure(case)
         raise
     return result
+
+
+# SLA configuration --------------------------------------------------------------------------
+
+
+WEEKDAY_HOURS = [[[8 * 3600, 16 * 3600]]] * 5 + [[], []]
+
+
+def calendar_create(
+    *,
+    by: User | None,
+    name: str,
+    time_zone: str,
+    now: datetime,
+    weekly: list[list[list[int]]] | None = None,
+    holiday_country: str | None = None,
+    holiday_years: tuple[int, int] | None = None,
+    holiday_subdiv: str | None = None,
+    description: str = "",
+) -> Calendar:
+    """A calendar with its first version. Public holidays of `holiday_country` for
+    `holiday_years` are stored as explicit dates (specs/sla.md §3.5)."""
+    if by is not None:
+        access.require_manager(by)
+    weekly = weekly if weekly is not None else WEEKDAY_HOURS
+    holidays_list: list[str] = []
+    extra: dict[str, list[list[int]]] = {}
+    source: dict[str, Any] = {}
+    coverage = None
+    try:
+        version = engine.CalendarVersion(
+            tz=time_zone, weekly=tuple(tuple((s, e) for s, e in day) for day in weekly)
+        )
+        if holiday_country:
+            years = holiday_years or (now.year - 2, now.year + 1)
+            snap = engine.holiday_snapshot(holiday_country, years=years, subdiv=holiday_subdiv)
+            version = engine.apply_holiday_snapshot(version, snap)
+            holidays_list = sorted(d.isoformat() for d in version.holidays)
+            extra = {d.isoformat(): [list(s) for s in spans] for d, spans in version.extra_working}
+            coverage = list(years)
+            p = snap.provenance
+            source = {"country": p.country, "subdiv": p.subdiv, "observed": p.observed,
+                      "package_version": p.package_version, "years": list(p.years)}  # fmt: skip
+    except (engine.CalendarError, NotImplementedError, KeyError) as exc:
+        raise ValidationError({"weekly": str(exc)}) from exc
+    with transaction.atomic():
+        calendar = Calendar(name=name.strip(), description=description)
+        calendar.full_clean()
+        calendar.save()
+        cv = CalendarVersion(
+            calendar=calendar, valid_from=None, time_zone=time_zone, weekly=weekly,
+            holidays=holidays_list, extra_working=extra, coverage=coverage,
+            holiday_source=source, created_at=now,
+        )  # fmt: skip
+        cv.full_clean()
+        cv.save()
+        after = {"time_zone": time_zone, "weekly": weekly, "holidays": len(holidays_list)}
+        audit_record(at=now, actor=by, action="calendar.create", obj=calendar, after=after)
+    return calendar
+
+
+def sla_policy_create(
+    *,
+    by: User | None,
+    name: str,
+    metrics: dict[str, dict[str, Any]],
+    now: datetime,
+    options: dict[str, Any] | None = None,
+    description: str = "",
+) -> SlaPolicy:
+    """A policy with its first version; `metrics` as documented on `SlaPolicyVersion`."""
+    if by is not None:
+        access.require_manager(by)
+    with transaction.atomic():
+        policy = SlaPolicy(name=name.strip(), description=description)
+        policy.full_clean()
+        policy.save()
+        version = SlaPolicyVersion(
+            policy=policy, valid_from=None, metrics=metrics, options=options or {}, created_at=now
+        )
+        _validate_policy_version(version)
+        version.save()
+        audit_record(at=now, actor=by, action="sla_policy.create", obj=policy,
+                     after={"metrics": metrics, "options": options or {}})  # fmt: skip
+    return policy
+
+
+def _validate_policy_version(version: SlaPolicyVersion) -> None:
+    from kontosjef.cases.sla import options_to_engine, policy_to_engine
+
+    for name, spec in version.metrics.items():
+        if name not in Metric.values:
+            raise ValidationError({"metrics": _("Unknown metric %(name)s.") % {"name": name}})
+        for prio in spec.get("targets", {}):
+            if prio not in Priority.values:
+                raise ValidationError(
+                    {"metrics": _("Unknown priority %(value)s.") % {"value": prio}}
+                )
+    try:
+        policy_to_engine(version)
+        options_to_engine(version.options)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationError({"metrics": str(exc)}) from exc
+    version.full_clean()
+
+
+def tier_sla_set(
+    *, by: User | None, tier: str, policy: SlaPolicy, now: datetime, calendar: Calendar | None
+) -> TierSla:
+    """Set the SLA policy and calendar of a tier. Recompute cycles afterwards (`kontosjef sla
+    recompute`) to apply it to existing cases."""
+    if by is not None:
+        access.require_manager(by)
+    with transaction.atomic():
+        tier_sla, _created = TierSla.objects.update_or_create(
+            tier=tier, defaults={"policy": policy, "calendar": calendar}
+        )
+        audit_record(at=now, actor=by, action="tier_sla.set", obj=tier_sla,
+                     after={"tier": tier, "policy": policy.pk,
+                            "calendar": calendar.pk if calendar else None})  # fmt: skip
+    return tier_sla

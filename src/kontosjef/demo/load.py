@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -11,7 +12,13 @@ from django.db import transaction
 from kontosjef.accounts.models import Account, Contact, Product, TamAssignment
 from kontosjef.audit.services import audit_record
 from kontosjef.cases.models import Case, CaseEvent
-from kontosjef.cases.services import case_apply_event
+from kontosjef.cases.services import (
+    calendar_create,
+    case_apply_event,
+    sla_policy_create,
+    tier_sla_set,
+)
+from kontosjef.cases.sla import sla_recompute
 from kontosjef.demo.simulate import (
     DEMO_PASSWORD,
     DEMO_SOURCE,
@@ -34,6 +41,40 @@ class LoadSummary:
     products: int
     cases: int
     events: int
+
+
+HOUR = 3600
+# Targets in business hours per priority (P1..P4), by tier: what a Nordic B2B software vendor
+# typically promises. Warnings at 75 % of the target.
+DEMO_TARGETS: dict[str, dict[str, tuple[float, ...]]] = {
+    "strategic": {"first_reply": (0.5, 1, 2, 4), "next_reply": (1, 2, 4, 8),
+                  "total_resolution": (8, 16, 40, 80)},
+    "enterprise": {"first_reply": (1, 2, 4, 8), "next_reply": (2, 4, 8, 16),
+                   "total_resolution": (16, 24, 56, 120)},
+    "standard": {"first_reply": (2, 4, 8, 16), "next_reply": (4, 8, 16, 24),
+                 "total_resolution": (24, 40, 80, 160)},
+}  # fmt: skip
+
+
+def configure_sla(now: datetime) -> None:
+    """Office hours in Oslo with Norwegian public holidays, and one SLA policy per tier."""
+    calendar = calendar_create(
+        by=None, name="Oslo office hours", time_zone="Europe/Oslo", now=now,
+        holiday_country="NO", holiday_years=(now.year - 3, now.year + 1),
+        description="Monday to Friday 08:00-16:00, Norwegian public holidays.",
+    )  # fmt: skip
+    for tier, metrics in DEMO_TARGETS.items():
+        policy = sla_policy_create(
+            by=None, name=f"{tier.capitalize()} SLA", now=now,
+            metrics={
+                metric: {
+                    "targets": {f"p{i + 1}": int(h * HOUR) for i, h in enumerate(hours)},
+                    "warn_at_fraction": 0.75,
+                }
+                for metric, hours in metrics.items()
+            },
+        )  # fmt: skip
+        tier_sla_set(by=None, tier=tier, policy=policy, calendar=calendar, now=now)
 
 
 def demo_loaded() -> bool:
@@ -178,6 +219,9 @@ def load_company(
             n_events += len(flat)
             if progress:
                 progress(len(chunk))
+
+        configure_sla(plan.now)
+        sla_recompute(now=plan.now, cases=None)
 
         summary = LoadSummary(
             departments=len(departments),
