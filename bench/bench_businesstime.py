@@ -166,12 +166,26 @@ def bench_against_businesstimedelta(cal: Calendar, clock: BusinessClock) -> None
     their_diff_rate = n / their_diff_s
     their_add_rate = n / their_add_s
     print(f"side by side with businesstimedelta on {n} random intervals (NY, US holidays):")
+    xs, ys, ss = x.tolist(), y.tolist(), seconds.tolist()
+    t0 = time.perf_counter()
+    for _ in range(20):
+        for p, q in zip(xs, ys, strict=True):
+            clock.b_scalar(q) - clock.b_scalar(p)
+    scalar_diff_rate = 20 * n / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for _ in range(20):
+        for p, s in zip(xs, ss, strict=True):
+            max(p, clock.binv_scalar(clock.b_scalar(p) + s))
+    scalar_add_rate = 20 * n / (time.perf_counter() - t0)
     for name, bad, theirs, ours in (
         ("elapsed", diff_mismatch, their_diff_rate, our_diff_rate),
         ("add", add_mismatch, their_add_rate, our_add_rate),
     ):
         print(f"  {name:8s} mismatches {bad}/{n}; businesstimedelta {theirs:,.0f}/s, "
               f"engine {ours:,.0f}/s, ratio {ours / theirs:,.0f}x")  # fmt: skip
+    print(f"  one Python call per interval (b_scalar): elapsed {scalar_diff_rate:,.0f}/s "
+          f"({scalar_diff_rate / their_diff_rate:,.0f}x), add {scalar_add_rate:,.0f}/s "
+          f"({scalar_add_rate / their_add_rate:,.0f}x)")  # fmt: skip
     print("  target: identical values, ratio >= 200x")
 
 
