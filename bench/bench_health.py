@@ -5,7 +5,7 @@
 Builds synthetic columns (a year of cases, about three SLA cycles per case, survey answers) with
 a fixed seed, then times compute_standard_kpis (7/30/90 days), expectations_for_accounts,
 evaluate_expectations, health_scores and health_trend. Prints the best and median of the
-repeats; no database is involved. Figures go into docs/benchmarks-health.md.
+repeats; no database is involved. Figures go into docs/benchmarks.md.
 """
 
 from __future__ import annotations

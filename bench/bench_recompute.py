@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from kontosjef.cases.services import calendar_create, sla_policy_create, tier_sla_set
 now = datetime(2017, 6, 1, tzinfo=UTC)
 cal = calendar_create(by=None, name="Office", time_zone="Europe/Oslo", now=now,
-                      holiday_country="NO", holiday_years=(2015, 2018))
+                      holiday_country="NO", holiday_years=(2015, 2027))
 h = 3600
 targets = lambda *x: {f"p{i + 1}": int(v * h) for i, v in enumerate(x)}
 pol = sla_policy_create(by=None, name="Bench", now=now, metrics={

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from kontosjef.cases.models import MetricCycle, SlaAlert
@@ -180,3 +180,17 @@ def test_it_shows_the_cycles_in_the_admin(client, adam, office_sla, acme, acme_c
     client.force_login(adam)
     page = client.get(f"/admin/cases/case/{case.pk}/change/").content.decode()
     assert "First reply" in page and "Total resolution time" in page
+
+
+def test_it_says_when_a_calendars_holidays_do_not_reach_now(mona, acme, acme_contact, gina):
+    calendar = calendar_create(by=mona, name="Old Norway", time_zone="Europe/Oslo",
+                               now=oslo(2020, 1, 1), holiday_country="NO",
+                               holiday_years=(2019, 2020))  # fmt: skip
+    policy = sla_policy_create(by=mona, name="P", now=oslo(2020, 1, 1),
+                               metrics={"first_reply": {"targets": {"p3": HOUR}}})  # fmt: skip
+    tier_sla_set(by=mona, tier="enterprise", policy=policy, calendar=calendar, now=oslo(2020, 1, 1))
+    # Case work goes on: the clocks just are not updated.
+    case = customer_case(acme, acme_contact, gina, oslo(2026, 3, 2, 9, 0))
+    assert case.pk and not MetricCycle.objects.filter(case=case).exists()
+    with pytest.raises(CommandError, match="Old Norway: its public holidays do not cover"):
+        call_command("sla", "recompute", stdout=StringIO())

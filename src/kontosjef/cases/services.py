@@ -8,6 +8,7 @@ got there first the service raises `CaseConflict` and writes nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,9 +35,11 @@ from kontosjef.cases.models import (
     Status,
     TierSla,
 )
-from kontosjef.cases.sla import sla_recompute
+from kontosjef.cases.sla import SlaConfigurationError, sla_recompute
 from kontosjef.people import access
 from kontosjef.people.models import Department, User
+
+logger = logging.getLogger(__name__)
 
 Kind = CaseEvent.Kind
 Actor = CaseEvent.Actor
@@ -286,7 +289,7 @@ def case_open(
         event.full_clean()
         event.save()
         audit_record(at=now, actor=by, action="case.open", obj=case, after=_state(case))
-        sla_recompute(now=now, cases=[case.pk])
+        _recompute_clocks(case, now)
     return case
 
 
@@ -350,12 +353,21 @@ def _append(
             raise CaseConflict(case, expected_version, None) from exc
         audit_record(at=now, actor=by, action=action, obj=case, before=before, after=_state(case))
         # Every event moves the case's SLA clocks: recompute them in the same transaction.
-        sla_recompute(now=now, cases=[case.pk])
+        _recompute_clocks(case, now)
     return written
 
 
 def _reload_on_failure(case: Case) -> None:
     case.refresh_from_db()
+
+
+def _recompute_clocks(case: Case, now: datetime) -> None:
+    try:
+        sla_recompute(now=now, cases=[case.pk])
+    except SlaConfigurationError:
+        # A calendar whose holidays end before today must not stop people working on cases;
+        # the clocks stay as they were and `kontosjef sla recompute` says what to fix.
+        logger.exception("SLA clocks of case %s not updated", case.pk)
 
 
 def _employee(by: User) -> _Actor:

@@ -128,6 +128,10 @@ def options_to_engine(options: dict[str, Any]) -> engine.Options:
     )
 
 
+class SlaConfigurationError(Exception):
+    """The SLA configuration cannot measure these cases (e.g. holidays not known for now)."""
+
+
 @dataclass
 class _Setup:
     """Everything the engine needs besides events, loaded once per recompute."""
@@ -183,6 +187,14 @@ def sla_recompute(
     """Recompute the metric cycles of the given cases (all cases when none are named) as of
     `now`, in batches. Returns the number of cycles written."""
     setup = _Setup.load()
+    if not setup.tiers and not Account.objects.filter(sla_policy__isnull=False).exists():
+        # No policy anywhere (a fresh import before SLAs are configured): nothing to measure.
+        if MetricCycle.objects.exists():
+            stale = MetricCycle.objects.all()
+            if cases is not None:
+                stale = stale.filter(case_id__in=list(cases))
+            stale.delete()
+        return 0
     if cases is not None:
         ids = sorted(set(cases))
     else:
@@ -290,9 +302,24 @@ def _evaluate(
             public[i] = is_public
     start = t_min - 86_400
     end = int((now + HORIZON).timestamp())
-    tables = [
-        engine.compile_calendar(setup.calendars[c], start=start, end=end) for c in used_calendars
-    ]
+    try:
+        tables = [
+            engine.compile_calendar(setup.calendars[c], start=start, end=end)
+            for c in used_calendars
+        ]
+        for compiled in tables:
+            if not (compiled.t_begin <= min(t_min, t_now) and t_now <= compiled.t_end):
+                lo = datetime.fromtimestamp(compiled.t_begin, UTC).date()
+                hi = datetime.fromtimestamp(compiled.t_end, UTC).date()
+                raise engine.OutsideTableError(f"it covers {lo} to {hi}")
+    except (engine.CalendarError, engine.OutsideTableError) as exc:
+        names = ", ".join(
+            Calendar.objects.filter(pk__in=used_calendars).values_list("name", flat=True)
+        )
+        raise SlaConfigurationError(
+            f"calendar {names}: its public holidays do not cover every case's time and now "
+            f"({exc}); extend the calendar's holiday years"
+        ) from exc
     events = engine.EventArrays(case=case, t=t, seq=seq, kind=kind, status=status, author=author,
                                 public=public, priority=priority, policy=policy,
                                 calendar=calendar)  # fmt: skip

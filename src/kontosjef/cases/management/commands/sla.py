@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from kontosjef.accounts.models import Account
 from kontosjef.cases.models import Case
-from kontosjef.cases.sla import sla_recompute, sla_sweep
+from kontosjef.cases.sla import SlaConfigurationError, sla_recompute, sla_sweep
 
 
 class Command(BaseCommand):
@@ -39,6 +39,9 @@ class Command(BaseCommand):
         total = Case.objects.filter(account=account).count() if account else Case.objects.count()
         started = time.perf_counter()
         with tqdm(total=total, unit="case", desc="Recomputing", disable=None, leave=False) as bar:
-            written = sla_recompute(now=now, account=account, progress=bar.update)
+            try:
+                written = sla_recompute(now=now, account=account, progress=bar.update)
+            except SlaConfigurationError as exc:
+                raise CommandError(str(exc)) from exc
         seconds = time.perf_counter() - started
         self.stdout.write(f"{total:,} cases, {written:,} metric cycles in {seconds:.1f} s.")
