@@ -27,7 +27,11 @@ demo: $(STAMP)
 	$(BIN)/kontosjef demo
 	@echo
 	@echo "Kontosjef is at http://127.0.0.1:8000/ (sign in with a login above; Ctrl-C stops it)"
-	$(BIN)/kontosjef runserver 127.0.0.1:8000 --skip-checks
+	$(BIN)/kontosjef serve --host 127.0.0.1 --port 8000
+
+serve: $(STAMP)
+	$(BIN)/kontosjef migrate --no-input
+	$(BIN)/kontosjef serve
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -11,6 +11,11 @@ Environment variables:
     KONTOSJEF_VAR_DIR  where SQLite and the generated secret live (default: ./var)
     KONTOSJEF_WEBHOOK_SECRET  shared secret of inbound webhooks (HMAC-SHA256); unset switches
                    the webhook endpoint off (it answers 503)
+    KONTOSJEF_BASE_URL  the site's address for links in e-mails and webhooks
+                   (default: http://127.0.0.1:8000)
+    KONTOSJEF_NOTIFY_WEBHOOK_URL, KONTOSJEF_NOTIFY_WEBHOOK_SECRET  outgoing webhook for new
+                   attention items (http/https; signed with HMAC-SHA256); unset URL switches it off
+    KONTOSJEF_DIGEST_HOUR  local hour (TIME_ZONE) from which daily digests go out (default: 7)
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -71,6 +78,7 @@ INSTALLED_APPS = [
     "kontosjef.people",
     "kontosjef.accounts",
     "kontosjef.cases",
+    "kontosjef.attention",
     "kontosjef.audit",
     "kontosjef.integrations",
     # django-ninja as an app only for its templates and static files: the API docs page then
@@ -78,6 +86,7 @@ INSTALLED_APPS = [
     "ninja",
     "kontosjef.api",
     "kontosjef.demo",
+    "kontosjef.ops",
     "kontosjef.web",
 ]
 
@@ -137,12 +146,28 @@ else:
         }
     }
 
-# Background work runs from the database queue: `kontosjef db_worker` takes tasks; no broker.
+# Background work runs from the database queue: `kontosjef worker` takes tasks; no broker.
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+
+# Periodic jobs that `kontosjef scheduler` enqueues: a task's dotted path, run "every" N seconds
+# or "daily_at" HH:MM in TIME_ZONE. A job whose path does not import is reported on /status/ and
+# the others still run. See docs/operations.md.
+KONTOSJEF_SCHEDULE: list[dict[str, str | int]] = [
+    {"name": "sla_sweep", "task": "kontosjef.cases.tasks.sweep_slas", "every": 60},
+    {"name": "health", "task": "kontosjef.attention.tasks.refresh_health", "every": 3600},
+    {
+        "name": "notifications",
+        "task": "kontosjef.integrations.tasks.deliver_notifications",
+        "every": 60,
+    },
+    {"name": "digests", "task": "kontosjef.integrations.tasks.send_digests", "daily_at": "07:00"},
+]
+# Workers and the scheduler write a heartbeat this often; three missed ones make them stale.
+KONTOSJEF_HEARTBEAT_SECONDS = 10
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "people.User"
@@ -188,6 +213,21 @@ SECURE_CSP = {
 }
 
 KONTOSJEF_WEBHOOK_SECRET = os.environ.get("KONTOSJEF_WEBHOOK_SECRET", "")
+
+# Notifications of new attention items (docs/notifications.md).
+KONTOSJEF_BASE_URL = os.environ.get("KONTOSJEF_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+KONTOSJEF_NOTIFY_WEBHOOK_URL = os.environ.get("KONTOSJEF_NOTIFY_WEBHOOK_URL", "").strip()
+KONTOSJEF_NOTIFY_WEBHOOK_SECRET = os.environ.get("KONTOSJEF_NOTIFY_WEBHOOK_SECRET", "")
+if KONTOSJEF_NOTIFY_WEBHOOK_URL:
+    # Refuse at start-up rather than fail every delivery later: an unsigned webhook, or a
+    # file:// or ftp:// "webhook", is a configuration mistake, never a wish.
+    if urlsplit(KONTOSJEF_NOTIFY_WEBHOOK_URL).scheme not in {"http", "https"}:
+        raise ImproperlyConfigured("KONTOSJEF_NOTIFY_WEBHOOK_URL must be an http or https URL.")
+    if not KONTOSJEF_NOTIFY_WEBHOOK_SECRET:
+        raise ImproperlyConfigured(
+            "KONTOSJEF_NOTIFY_WEBHOOK_SECRET must be set when KONTOSJEF_NOTIFY_WEBHOOK_URL is."
+        )
+KONTOSJEF_DIGEST_HOUR = int(os.environ.get("KONTOSJEF_DIGEST_HOUR", "7"))
 
 _EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 _EMAIL_OPTIONS: dict[str, object] = {}

@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((api_urls(), "ninja"), namespace="api-v1")),
+    path("", include("kontosjef.ops.urls")),
     path("", include("kontosjef.web.urls")),
 ]

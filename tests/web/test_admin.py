@@ -10,15 +10,18 @@ from django.contrib import admin
 from django.urls import reverse
 
 from kontosjef.accounts.services import product_create
+from kontosjef.attention.models import AttentionItem, AttentionItemEvent
+from kontosjef.attention.services import health_refresh
 from kontosjef.audit.models import AuditEntry
 from kontosjef.cases.services import calendar_create, sla_policy_create, tier_sla_set
 from kontosjef.cases.sla import sla_sweep
 from kontosjef.integrations.batch import ImportBatch
+from kontosjef.integrations.models import Notification
 from kontosjef.integrations.services import import_batch
 from kontosjef.people.services import api_token_create
 from tests.factories import T0, make_case
 
-OUR_APPS = {"people", "accounts", "cases", "audit", "integrations"}
+OUR_APPS = {"people", "accounts", "cases", "audit", "integrations", "attention"}
 
 
 def test_it_registers_every_model_of_our_apps():
@@ -39,6 +42,17 @@ def test_it_lists_and_shows_each_model(client, adam, acme, acme_contact, support
     tier_sla_set(by=adam, tier="enterprise", policy=policy, calendar=calendar, now=T0)
     case = make_case(account=acme, by=adam, requester=acme_contact, opened_by_customer=True)
     sla_sweep(now=T0 + timedelta(days=7))
+    health_refresh(now=T0 + timedelta(days=7))
+    # An item straight from the model: the rules need weeks of history to raise one.
+    item = AttentionItem.objects.create(
+        account=acme, kind="expectation", key="expectation:x", title="X", severity="warning",
+        queue="tam", opened_at=T0, updated_at=T0,
+    )  # fmt: skip
+    AttentionItemEvent.objects.create(item=item, at=T0, kind="opened")
+    Notification.objects.create(
+        kind="item_opened", channel="webhook", target="https://example.invalid/hook", item=item,
+        next_attempt_at=T0, created_at=T0,
+    )  # fmt: skip
     import_batch(batch=ImportBatch(source="test"), by=adam, now=T0, importer="test", path="x")
     api_token_create(by=adam, name="Admin laptop", scope="read", now=T0)
     assert case.product is None and product.pk

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from kontosjef.accounts.models import Account, Contact, Product, TamAssignment
+from kontosjef.accounts.models import (
+    Account,
+    Contact,
+    Expectation,
+    HealthSnapshot,
+    KpiSnapshot,
+    Product,
+    TamAssignment,
+)
 from kontosjef.audit.admin import AuditedAdmin, ReadOnlyAdmin
 
 TAM_FIELDS = ("tam", "started_at", "ended_at", "reason", "end_reason", "assigned_by")
@@ -58,3 +66,31 @@ class TamAssignmentAdmin(ReadOnlyAdmin):
     list_filter = ["tam", "account__tier"]
     search_fields = ["account__name", "tam__username", "reason"]
     list_select_related = ["account", "tam", "assigned_by"]
+
+
+@admin.register(Expectation)
+class ExpectationAdmin(AuditedAdmin):
+    list_display = ["name", "code", "tier", "account", "kpi", "comparator", "threshold",
+                    "window_days", "severity", "weight", "is_active"]  # fmt: skip
+    list_filter = ["tier", "severity", "is_active", "kpi"]
+    search_fields = ["name", "code", "account__name"]
+    list_select_related = ["account"]
+    autocomplete_fields = ["account"]
+
+
+@admin.register(HealthSnapshot)
+class HealthSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["on", "account", "score", "trend"]
+    list_filter = ["on"]
+    search_fields = ["account__name"]
+    list_select_related = ["account"]
+    date_hierarchy = "on"
+
+
+@admin.register(KpiSnapshot)
+class KpiSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["on", "account", "window_days"]
+    list_filter = ["window_days", "on"]
+    search_fields = ["account__name"]
+    list_select_related = ["account"]
+    date_hierarchy = "on"

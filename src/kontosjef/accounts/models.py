@@ -212,3 +212,144 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Expectations and health ------------------------------------------------------------------------
+
+
+class Expectation(models.Model):
+    """A named, measurable standard: `kpi comparator threshold` over `window_days`.
+
+    A row with a `tier` is that tier's default; a row with an `account` overrides the tier's
+    threshold for that account (or switches it off with `is_active=False`), or adds a standard the
+    tier does not have. KPIs and units are those of `engine.health` (attainment and rates as
+    fractions, durations in business seconds).
+    """
+
+    class Comparator(models.TextChoices):
+        AT_LEAST = ">=", _("at least")
+        AT_MOST = "<=", _("at most")
+        ABOVE = ">", _("above")
+        BELOW = "<", _("below")
+
+    class Severity(models.TextChoices):
+        INFO = "info", _("Info")
+        WARNING = "warning", _("Warning")
+        CRITICAL = "critical", _("Critical")
+
+    code = models.SlugField(_("code"), max_length=60)
+    name = models.CharField(_("name"), max_length=200)
+    kpi = models.CharField(_("KPI"), max_length=40)
+    comparator = models.CharField(_("comparator"), max_length=2, choices=Comparator.choices)
+    threshold = models.FloatField(_("threshold"))
+    window_days = models.PositiveIntegerField(_("window (days)"))
+    severity = models.CharField(
+        _("severity"), max_length=8, choices=Severity.choices, default=Severity.WARNING
+    )
+    weight = models.FloatField(_("weight"), default=1.0)
+    scale = models.FloatField(_("scale"), null=True, blank=True)
+    tier = models.CharField(
+        _("tier"), max_length=16, choices=Account.Tier.choices, null=True, blank=True
+    )
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="expectations",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code", "tier"]
+        verbose_name = _("expectation")
+        verbose_name_plural = _("expectations")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(tier__isnull=False, account__isnull=True)
+                    | models.Q(tier__isnull=True, account__isnull=False)
+                ),
+                name="expectation_tier_xor_account",
+            ),
+            models.UniqueConstraint(
+                fields=["code", "tier"],
+                condition=models.Q(tier__isnull=False),
+                name="expectation_unique_per_tier",
+            ),
+            models.UniqueConstraint(
+                fields=["code", "account"],
+                condition=models.Q(account__isnull=False),
+                name="expectation_unique_per_account",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weight__gte=0), name="expectation_weight_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_days__gte=1), name="expectation_window_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.get_tier_display() if self.tier else str(self.account)
+        return f"{self.name} ({where})"
+
+
+class KpiSnapshot(models.Model):
+    """One account's KPIs over one window, as computed on `on`; a row per day keeps history."""
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="kpi_snapshots"
+    )
+    on = models.DateField(_("day"))
+    window_days = models.PositiveIntegerField(_("window (days)"))
+    values = models.JSONField(_("values"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        ordering = ["account", "-on", "window_days"]
+        verbose_name = _("KPI snapshot")
+        verbose_name_plural = _("KPI snapshots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "on", "window_days"], name="kpi_snapshot_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["on"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.on} {self.window_days} d"
+
+
+class HealthSnapshot(models.Model):
+    """One account's health on `on`: the score, the points each expectation cost, and how each
+    expectation was met (value, threshold, met, has data)."""
+
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="health_snapshots",
+    )
+    on = models.DateField(_("day"))
+    score = models.FloatField(_("score"))
+    trend = models.FloatField(_("trend (points per day)"), null=True, blank=True)
+    points_lost = models.JSONField(_("points lost"), default=dict)
+    details = models.JSONField(_("expectations"), default=dict)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        ordering = ["account", "-on"]
+        verbose_name = _("health snapshot")
+        verbose_name_plural = _("health snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "on"], name="health_snapshot_unique"),
+            models.CheckConstraint(
+                condition=models.Q(score__gte=0, score__lte=100), name="health_score_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["on", "score"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.on}: {self.score:.0f}"

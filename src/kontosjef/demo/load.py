@@ -10,6 +10,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from kontosjef.accounts.models import Account, Contact, Product, TamAssignment
+from kontosjef.attention.services import health_backfill
 from kontosjef.audit.services import audit_record
 from kontosjef.cases.models import Case, CaseEvent
 from kontosjef.cases.services import (
@@ -22,14 +23,17 @@ from kontosjef.cases.sla import sla_recompute
 from kontosjef.demo.simulate import (
     DEMO_PASSWORD,
     DEMO_SOURCE,
+    DEMO_TARGETS,
     DEPARTMENTS,
     EMPLOYEES,
+    HOUR,
     PRODUCTS,
     CompanyPlan,
 )
 from kontosjef.people.models import Department, User
 
 BATCH = 2000
+HEALTH_HISTORY_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -41,19 +45,6 @@ class LoadSummary:
     products: int
     cases: int
     events: int
-
-
-HOUR = 3600
-# Targets in business hours per priority (P1..P4), by tier: what a Nordic B2B software vendor
-# typically promises. Warnings at 75 % of the target.
-DEMO_TARGETS: dict[str, dict[str, tuple[float, ...]]] = {
-    "strategic": {"first_reply": (0.5, 1, 2, 4), "next_reply": (1, 2, 4, 8),
-                  "total_resolution": (8, 16, 40, 80)},
-    "enterprise": {"first_reply": (1, 2, 4, 8), "next_reply": (2, 4, 8, 16),
-                   "total_resolution": (16, 24, 56, 120)},
-    "standard": {"first_reply": (2, 4, 8, 16), "next_reply": (4, 8, 16, 24),
-                 "total_resolution": (24, 40, 80, 160)},
-}  # fmt: skip
 
 
 def configure_sla(now: datetime) -> None:
@@ -222,6 +213,8 @@ def load_company(
 
         configure_sla(plan.now)
         sla_recompute(now=plan.now, cases=None)
+        # A month of daily health history, so trends and attention items have their dates.
+        health_backfill(now=plan.now, days=HEALTH_HISTORY_DAYS)
 
         summary = LoadSummary(
             departments=len(departments),

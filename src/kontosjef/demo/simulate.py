@@ -192,8 +192,19 @@ TIER_COUNTS = {"strategic": 15, "enterprise": 45, "standard": 90}
 # Cases per account per 30 days, by tier.
 TIER_RATE = {"strategic": 7.0, "enterprise": 3.2, "standard": 1.0}
 PRIORITY_WEIGHTS = {"p1": 0.04, "p2": 0.16, "p3": 0.55, "p4": 0.25}
-# Median first-reply delay in business minutes, by priority.
-FIRST_REPLY_MINUTES = {"p1": 20, "p2": 60, "p3": 180, "p4": 420}
+HOUR = 3600
+# What Fjordlys promises, in business hours per priority (P1..P4), by tier; warnings at 75 %.
+DEMO_TARGETS: dict[str, dict[str, tuple[float, ...]]] = {
+    "strategic": {"first_reply": (0.5, 1, 2, 4), "next_reply": (1, 2, 4, 8),
+                  "total_resolution": (8, 16, 40, 80)},
+    "enterprise": {"first_reply": (1, 2, 4, 8), "next_reply": (2, 4, 8, 16),
+                   "total_resolution": (16, 24, 56, 120)},
+    "standard": {"first_reply": (2, 4, 8, 16), "next_reply": (4, 8, 16, 24),
+                 "total_resolution": (24, 40, 80, 160)},
+}  # fmt: skip
+# A healthy team answers in about a quarter of the target (sigma 0.6: about 1 % late).
+HEALTHY_SHARE = 0.25
+REPLY_SIGMA = 0.6
 
 
 @dataclass(frozen=True)
@@ -445,14 +456,17 @@ class _Sim:
 
         # First reply: slower in the slow department after its date, faster in first line after
         # the procedure change, much slower on the degrading account.
-        median = float(FIRST_REPLY_MINUTES[case.priority])
-        if dept == "first-line" and t >= now - timedelta(days=fx.procedure_change_days):
-            median *= 0.6
+        targets = DEMO_TARGETS[account.tier]
+        p_index = int(case.priority[1]) - 1
+        median = targets["first_reply"][p_index] * 60 * HEALTHY_SHARE
+        next_median = targets["next_reply"][p_index] * 60 * HEALTHY_SHARE
+        if dept == "first-line" and t < now - timedelta(days=fx.procedure_change_days):
+            median /= 0.6  # before the procedure change, first line was slower
         if degrading:
             median *= 4.0
         agent = assignee or self.pick_agent(dept)
         if not emit(
-            self.lognormal_minutes(median),
+            self.lognormal_minutes(median, REPLY_SIGMA),
             kind="status",
             actor_kind="employee",
             actor_user=agent,
@@ -552,7 +566,7 @@ class _Sim:
                 return
             # The customer answers after calendar time, any hour; the reply resumes the case.
             if not emit(
-                self.lognormal_minutes(600, 1.0),
+                self.lognormal_minutes(300, 0.8),
                 business=False,
                 kind="reply",
                 actor_kind="contact",
@@ -561,7 +575,17 @@ class _Sim:
                 body="Here is the screenshot.",
             ):
                 return
-        work = self.lognormal_minutes(480 * (3.0 if degrading else 1.0), 0.9)
+            if not emit(
+                self.lognormal_minutes(next_median * (4.0 if degrading else 1.0), REPLY_SIGMA),
+                kind="reply",
+                actor_kind="employee",
+                actor_user=agent,
+                is_public=True,
+                body="Thank you, that helps. We are on it.",
+            ):
+                return
+        work_median = targets["total_resolution"][p_index] * 60 * 0.12
+        work = self.lognormal_minutes(work_median * (3.0 if degrading else 1.0), 0.8)
         if not emit(
             work,
             kind="reply",
@@ -580,7 +604,7 @@ class _Sim:
             to_value="solved",
         ):
             return
-        reopen_p = 0.05 + (0.2 if degrading else 0.0)
+        reopen_p = 0.02 + (0.2 if degrading else 0.0)
         if rng.random() < reopen_p:
             if not emit(
                 self.lognormal_minutes(1500, 0.7),
@@ -593,7 +617,7 @@ class _Sim:
             ):
                 return
             if not emit(
-                self.lognormal_minutes(240),
+                self.lognormal_minutes(next_median * (4.0 if degrading else 1.0), REPLY_SIGMA),
                 kind="reply",
                 actor_kind="employee",
                 actor_user=agent,

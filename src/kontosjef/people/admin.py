@@ -19,12 +19,12 @@ class DepartmentAdmin(AuditedAdmin):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin, AuditedAdmin):
     list_display = ["username", "first_name", "last_name", "role", "department", "is_active"]
-    list_filter = ["role", "department", "is_active"]
+    list_filter = ["role", "department", "notify", "is_active"]
     search_fields = ["username", "first_name", "last_name", "email"]
     list_select_related = ["department"]
     fieldsets = (
         *BaseUserAdmin.fieldsets,  # type: ignore[misc]
-        (_("Kontosjef"), {"fields": ("role", "department", "language")}),
+        (_("Kontosjef"), {"fields": ("role", "department", "language", "notify")}),
     )
 
 

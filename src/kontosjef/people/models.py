@@ -29,6 +29,13 @@ class User(AbstractUser):
         AGENT = "agent", _("Agent")
         VIEWER = "viewer", _("Viewer")
 
+    class Notify(models.TextChoices):
+        """How the user hears about new attention items (see docs/notifications.md)."""
+
+        IMMEDIATE = "immediate", _("Immediately, one e-mail per item")
+        DIGEST = "digest", _("Daily digest")
+        OFF = "off", _("Off")
+
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.VIEWER)
     department = models.ForeignKey(
         Department,
@@ -44,6 +51,9 @@ class User(AbstractUser):
         choices=[("en", "English"), ("nb", "Norsk bokmål")],
         default="en",
     )
+    notify = models.CharField(
+        _("notifications"), max_length=12, choices=Notify.choices, default=Notify.IMMEDIATE
+    )
     external_source = models.CharField(_("external source"), max_length=40, blank=True, default="")
     external_id = models.CharField(_("external id"), max_length=200, blank=True, default="")
 
@@ -55,6 +65,10 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=models.Q(role__in=["admin", "manager", "tam", "agent", "viewer"]),
                 name="user_role_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(notify__in=["immediate", "digest", "off"]),
+                name="user_notify_valid",
             ),
             models.UniqueConstraint(
                 fields=["external_source", "external_id"],

@@ -16,7 +16,16 @@ from kontosjef.audit.services import audit_record, snapshot
 from kontosjef.people import access
 from kontosjef.people.models import ApiToken, Department, User
 
-USER_FIELDS = ["username", "first_name", "last_name", "email", "role", "department", "language"]
+USER_FIELDS = [
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "role",
+    "department",
+    "language",
+    "notify",
+]
 
 
 def department_create(*, by: User, name: str, now: datetime, code: str = "") -> Department:
@@ -77,6 +86,35 @@ def user_create(
         user.save()
         audit_record(
             at=now, actor=by, action="user.create", obj=user, after=snapshot(user, USER_FIELDS)
+        )
+    return user
+
+
+def user_set_notification_preference(*, user: User, by: User, notify: str, now: datetime) -> User:
+    """Set how `user` hears about new attention items: immediately, a daily digest, or not at all.
+
+    Users change their own preference; managers and administrators anyone's. Setting the current
+    value changes nothing and writes no audit entry.
+    """
+    if not (by.is_authenticated and by.is_active):
+        raise PermissionDenied(_("Only an active user may change notification preferences."))
+    if by.pk != user.pk:
+        access.require_manager(by)
+    if notify not in User.Notify.values:
+        raise ValidationError({"notify": _("Choose immediately, daily digest or off.")})
+    if user.notify == notify:
+        return user
+    before = user.notify
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(notify=notify)
+        user.notify = notify
+        audit_record(
+            at=now,
+            actor=by,
+            action="user.set_notification_preference",
+            obj=user,
+            before={"notify": before},
+            after={"notify": notify},
         )
     return user
 
