@@ -19,6 +19,22 @@ def _fast_password_hasher(settings: pytest.FixtureRequest) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
 
 
+@pytest.fixture(autouse=True)
+def _default_expectations(request: pytest.FixtureRequest) -> None:
+    """The migration seeds the tier expectations, but tests that flush the database (transactional
+    tests, module fixtures) remove them for the tests that follow: put them back."""
+    names = request.fixturenames
+    if "transactional_db" in names or "live_server" in names:
+        request.getfixturevalue("transactional_db")
+    elif "db" in names:
+        request.getfixturevalue("db")
+    elif request.node.get_closest_marker("django_db") is None:
+        return
+    from kontosjef.accounts.services import expectation_seed_defaults
+
+    expectation_seed_defaults()
+
+
 @pytest.fixture
 def now() -> datetime:
     return NOW

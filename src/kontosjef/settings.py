@@ -20,6 +20,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -168,6 +169,15 @@ KONTOSJEF_SCHEDULE: list[dict[str, str | int]] = [
 ]
 # Workers and the scheduler write a heartbeat this often; three missed ones make them stale.
 KONTOSJEF_HEARTBEAT_SECONDS = 10
+
+# Health score tuning (docs/health.md): how much each severity weighs, and the rules' thresholds.
+KONTOSJEF_HEALTH_SEVERITY_FACTORS = json.loads(
+    os.environ.get(
+        "KONTOSJEF_HEALTH_SEVERITY_FACTORS", '{"info": 0.25, "warning": 1, "critical": 2}'
+    )
+)
+KONTOSJEF_HEALTH_DROP_POINTS = float(os.environ.get("KONTOSJEF_HEALTH_DROP_POINTS", "15"))
+KONTOSJEF_TOP_TIERS = _env_list("KONTOSJEF_TOP_TIERS", "strategic")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "people.User"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 
@@ -198,10 +199,18 @@ def health_compute(*, now: datetime) -> HealthResult:
     )
     expectations = _expectations(account_ids, tiers)
     evaluation = eh.evaluate_expectations(kpis, expectations)
-    scores = eh.health_scores(evaluation)
+    scores = eh.health_scores(evaluation, _health_config())
     trend = _trend(account_ids, index, now, scores.score)
     evidence = _evidence(cycles, cases, account_ids, now)
     return HealthResult(now, account_ids, tiers, kpis, evaluation, scores, trend, evidence)
+
+
+def _health_config() -> eh.HealthConfig:
+    """Severity factors from `KONTOSJEF_HEALTH_SEVERITY_FACTORS` (e.g. {"critical": 3}); the
+    weights of single expectations are edited on the expectations themselves."""
+    factors = dict(eh.DEFAULT_HEALTH_CONFIG.severity_factors)
+    factors.update(getattr(settings, "KONTOSJEF_HEALTH_SEVERITY_FACTORS", {}))
+    return eh.HealthConfig(severity_factors=factors)
 
 
 def _trend(

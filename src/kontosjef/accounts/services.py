@@ -225,3 +225,33 @@ def account_unassign_tam(*, account: Account, by: User, reason: str, now: dateti
             before={"tam": current.tam_id},
             after={"tam": None, "reason": reason},
         )
+
+
+def expectation_seed_defaults() -> int:
+    """Create the built-in tier expectations that are missing (the first migration does this
+    too); returns how many were created. Existing rows, changed or switched off, stay as they
+    are."""
+    from kontosjef.accounts.expectations import DEFAULT_NAMES
+    from kontosjef.accounts.models import Expectation
+    from kontosjef.engine.health import DEFAULT_EXPECTATIONS
+
+    have = set(Expectation.objects.filter(tier__isnull=False).values_list("code", "tier"))
+    rows = [
+        Expectation(
+            code=e.id,
+            name=DEFAULT_NAMES.get(e.id, e.id),
+            kpi=e.kpi,
+            comparator=e.comparator,
+            threshold=e.threshold,
+            window_days=e.window_days,
+            severity=e.severity,
+            weight=e.weight,
+            scale=e.scale,
+            tier=tier,
+        )  # fmt: skip
+        for tier, expectations in DEFAULT_EXPECTATIONS.items()
+        for e in expectations
+        if (e.id, tier) not in have
+    ]
+    Expectation.objects.bulk_create(rows)
+    return len(rows)
