@@ -7,10 +7,14 @@ import gzip
 import io
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+import numpy as np
+from numpy.typing import NDArray
 
 from kontosjef.integrations.batch import ImportFileError
 
@@ -77,3 +81,99 @@ def csv_rows(stream: IO[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]
             ) from exc
 
     return [h.strip() for h in header], rows()
+
+
+@dataclass
+class CsvTable:
+    """A CSV file read column-wise, for importers that check and diff whole columns at once."""
+
+    header: list[str]
+    columns: list[NDArray[np.object_]]  # the strings of each header column, one per row
+    numbers: NDArray[np.int64]  # each row's number in the file; the header is row 1
+    rows: int  # data rows read, including the misfits
+    misfits: list[tuple[int, int]] = field(default_factory=list)  # (row, fields): wrong width
+
+
+def csv_table(path: str | Path, *, check_header: Callable[[list[str]], None]) -> CsvTable:
+    """Read a CSV (plain, .gz, or the one .csv in a .zip) into columns of strings.
+
+    `check_header` sees the header before any row is used. Rows whose width differs from the
+    header's are left out of the columns and listed as misfits. pandas' C parser reads the file;
+    a file it cannot take, or whose short rows it would pad, is read again with the csv module row
+    by row, so that errors and misfits are exactly those `csv_rows` reports. One difference stays:
+    pandas takes fields longer than the csv module's limit (131,072 characters).
+    """
+    table = _pandas_table(path)
+    if table is None:
+        return _csv_module_table(path, check_header)
+    check_header(table.header)
+    return table
+
+
+def _pandas_table(path: str | Path) -> CsvTable | None:
+    # Imported here: pandas takes a quarter of a second to import, and only this reader needs it.
+    import pandas as pd  # type: ignore[import-untyped]  # pandas-stubs is not installed
+
+    with open_text(path) as stream:
+        try:
+            frame = pd.read_csv(
+                stream,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+            )
+        except (*READ_ERRORS, pd.errors.ParserError, pd.errors.EmptyDataError):
+            return None
+    columns: list[NDArray[np.object_]] = [frame[c].to_numpy(dtype=object) for c in frame.columns]
+    # pandas raises on a row that is too long, but pads a short row (or a blank line) with empty
+    # fields: a short row ends in an empty field. If a row does, count the file's fields.
+    if (columns[-1] == "").any() and not _all_rows_full(path, columns):
+        return None
+    n = len(frame) - 1
+    return CsvTable(
+        header=[str(c[0]).strip() for c in columns],
+        columns=[c[1:] for c in columns],
+        numbers=np.arange(2, n + 2, dtype=np.int64),
+        rows=n,
+    )
+
+
+def _all_rows_full(path: str | Path, columns: list[NDArray[np.object_]]) -> bool:
+    """Whether every row has as many fields as the first one: the commas of the file that are not
+    inside a field must be exactly (width - 1) per row."""
+    if len(columns) == 1:
+        return False
+    with open_text(path) as stream:
+        text = stream.read()
+    inside = sum("".join(c.tolist()).count(",") for c in columns)
+    return text.count(",") - inside == len(columns[0]) * (len(columns) - 1)
+
+
+def _csv_module_table(path: str | Path, check_header: Callable[[list[str]], None]) -> CsvTable:
+    with open_text(path) as stream:
+        header, rows = csv_rows(stream)
+        check_header(header)
+        width = len(header)
+        kept: list[list[str]] = []
+        numbers: list[int] = []
+        misfits: list[tuple[int, int]] = []
+        total = 0
+        for number, fields in rows:
+            total += 1
+            if len(fields) == width:
+                kept.append(fields)
+                numbers.append(number)
+            else:
+                misfits.append((number, len(fields)))
+    columns = [np.array(c, dtype=object) for c in zip(*kept, strict=True)] if kept else []
+    if not columns:
+        columns = [np.empty(0, dtype=object) for _ in header]
+    return CsvTable(
+        header=header,
+        columns=columns,
+        numbers=np.array(numbers, dtype=np.int64),
+        rows=total,
+        misfits=misfits,
+    )

@@ -9,9 +9,11 @@ and no `skip_invalid`, or with `dry_run`, it writes nothing but the run record.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,7 +22,7 @@ from django.utils.text import slugify
 
 from kontosjef.accounts.models import Account, Contact, Product
 from kontosjef.audit.services import audit_record
-from kontosjef.bulk import allocate_ids, raw_insert
+from kontosjef.bulk import allocate_ids, gc_paused, insert_new, raw_insert
 from kontosjef.cases.models import Case, CaseEvent, Priority, Status
 from kontosjef.cases.services import CaseFacts, case_apply_event
 from kontosjef.cases.sla import sla_recompute
@@ -86,7 +88,7 @@ def import_batch(
         result.outcome = ImportRun.Outcome.REJECTED
     else:
         try:
-            with transaction.atomic():
+            with gc_paused(), transaction.atomic():
                 writer = _Writer(batch, result, progress, now)
                 writer.write()
                 # Imported history moves SLA clocks like typed events do.
@@ -152,11 +154,17 @@ class _Writer:
         self.progress = progress
 
     def write(self) -> None:
+        # Primary keys by source key too: looked up per case and event, cheaper than `.pk`.
         self.departments = self._departments()
+        self.department_ids = {k: d.pk for k, d in self.departments.items()}
         self.users = self._employees()
+        self.user_ids = {k: u.pk for k, u in self.users.items()}
         self.accounts = self._accounts()
+        self.account_ids = {k: a.pk for k, a in self.accounts.items()}
         self.contacts = self._contacts()
+        self.contact_ids = {k: c.pk for k, c in self.contacts.items()}
         self.products = self._products()
+        self.product_ids = {k: p.pk for k, p in self.products.items()}
         self._cases()
 
     # Reference data ----------------------------------------------------------------------------
@@ -201,7 +209,7 @@ class _Writer:
             # password.
             user.set_unusable_password()
             missing.append(user)
-        User.objects.bulk_create(missing, batch_size=1000)
+        insert_new(missing)
         self.figures["employees created"] += len(missing)
         return existing | {u.external_id: u for u in missing}
 
@@ -253,7 +261,7 @@ class _Writer:
             for key, spec in sorted(wanted.items())
             if key not in existing
         ]
-        Contact.objects.bulk_create(missing, batch_size=1000)
+        insert_new(missing)
         self.figures["contacts created"] += len(missing)
         return existing | {c.external_id: c for c in missing}
 
@@ -266,16 +274,16 @@ class _Writer:
         Product.objects.bulk_create(missing)
         self.figures["products created"] += len(missing)
         products = existing | {(p.name, p.component): p for p in missing}
+        product_ids = {k: p.pk for k, p in products.items()}
         links = {
-            (self.accounts[c.account].pk, products[c.product].pk)
+            (self.account_ids[c.account], product_ids[c.product])
             for c in self.batch.cases
             if c.product
         }
         through = Account.products.through
         have = set(through.objects.values_list("account_id", "product_id"))
-        through.objects.bulk_create(
-            [through(account_id=a, product_id=p) for a, p in sorted(links - have)], batch_size=2000
-        )
+        if links - have:
+            raw_insert(through, ["account_id", "product_id"], sorted(links - have))
         return products
 
     # Cases and events --------------------------------------------------------------------------
@@ -286,51 +294,58 @@ class _Writer:
         )
         fresh = [c for c in self.batch.cases if c.key not in existing_ids]
         known = [c for c in self.batch.cases if c.key in existing_ids]
-        for start in range(0, len(fresh), 5000):
-            self._create_cases(fresh[start : start + 5000])
+        if fresh:
+            self._create_cases(fresh)
         if known:
             self._extend_cases(known, existing_ids)
 
-    def _create_cases(self, chunk: list[SourceCase]) -> None:
-        cases: list[_CaseRow] = []
-        pending: list[tuple[_CaseRow, list[_Event]]] = []
-        for sc in chunk:
-            first = sc.events[0].at
-            case = _CaseRow(
-                id=None,
-                account_id=self.accounts[sc.account].pk,
-                requester_id=self.contacts[sc.requester].pk if sc.requester else None,
-                subject=sc.subject[:300],
-                description=sc.description,
-                priority=sc.priority,
-                product_id=self.products[sc.product].pk if sc.product else None,
-                channel=sc.channel,
-                external_source=self.source,
-                external_id=sc.key,
-                opened_at=first,
-                last_event_at=first,
-                source_sla_met=sc.sla_met,
-                attributes=sc.attributes,
-            )
-            events = self._project(case, sc, sc.events)
-            if events is None:
-                continue
-            cases.append(case)
-            pending.append((case, events))
-        for case, pk in zip(cases, allocate_ids(Case, len(cases)), strict=True):
-            case.id = pk
-            self.touched.append(pk)
-        raw_insert(Case, CASE_COLUMNS, ([getattr(c, n) for n in CASE_COLUMNS] for c in cases))
-        rows = []
-        for case, events in pending:
-            for event in events:
-                event.case_id = case.pk
-                rows.append(event)
-        _insert_events(rows)
-        self.figures["cases created"] += len(cases)
-        self.figures["events created"] += len(rows)
-        if self.progress:
-            self.progress(len(chunk))
+    def _create_cases(self, fresh: list[SourceCase]) -> None:
+        """New cases, then their events. The cases are written as they are projected, so that
+        PostgreSQL stores the rows streamed so far while the next ones are computed."""
+        # Ids are handed out in order to the cases that project without error: the ids are those
+        # of one allocation per case written. Ids left over go unused.
+        ids = allocate_ids(Case, len(fresh))
+        written: list[int] = []
+        events: list[tuple[Any, ...]] = []
+
+        def case_rows() -> Iterator[tuple[Any, ...]]:
+            for start in range(0, len(fresh), 5000):
+                chunk = fresh[start : start + 5000]
+                for sc in chunk:
+                    case = self._new_case(sc, ids[len(written)])
+                    projected = self._project(case, sc, sc.events)
+                    if projected is None:
+                        continue
+                    written.append(case.id)
+                    events.extend(map(_event_values, projected))
+                    yield _case_values(case)
+                if self.progress:
+                    self.progress(len(chunk))
+
+        raw_insert(Case, CASE_COLUMNS, case_rows())
+        raw_insert(CaseEvent, EVENT_COLUMNS, events)
+        self.touched += written
+        self.figures["cases created"] += len(written)
+        self.figures["events created"] += len(events)
+
+    def _new_case(self, sc: SourceCase, pk: int) -> _CaseRow:
+        first = sc.events[0].at
+        return _CaseRow(
+            id=pk,
+            account_id=self.account_ids[sc.account],
+            requester_id=self.contact_ids[sc.requester] if sc.requester else None,
+            subject=sc.subject[:300],
+            description=sc.description,
+            priority=sc.priority,
+            product_id=self.product_ids[sc.product] if sc.product else None,
+            channel=sc.channel,
+            external_source=self.source,
+            external_id=sc.key,
+            opened_at=first,
+            last_event_at=first,
+            source_sla_met=sc.sla_met,
+            attributes=sc.attributes,
+        )
 
     def _extend_cases(self, known: list[SourceCase], ids: dict[str, int]) -> None:
         case_ids = [ids[c.key] for c in known]
@@ -379,34 +394,36 @@ class _Writer:
     ) -> list[_Event] | None:
         events = []
         se = None
+        users, contacts, departments = self.user_ids, self.contact_ids, self.department_ids
+        case_id = case.pk
         try:
             for se in source_events:
-                actor_user = (
-                    self.users[se.actor].pk if se.actor_kind == "employee" and se.actor else None
-                )
-                actor_contact = (
-                    self.contacts[se.actor].pk if se.actor_kind == "contact" and se.actor else None
-                )
                 actor_kind = se.actor_kind
+                actor_user = actor_contact = None
+                if se.actor:
+                    if actor_kind == "employee":
+                        actor_user = users[se.actor]
+                    elif actor_kind == "contact":
+                        actor_contact = contacts[se.actor]
                 if (actor_kind == "employee" and actor_user is None) or (
                     actor_kind == "contact" and actor_contact is None
                 ):
                     actor_kind = "system"
                 event = _Event(
-                    case_id=case.pk,
-                    at=se.at,
-                    seq=case.last_seq + 1,
-                    kind=se.kind,
-                    actor_kind=actor_kind,
-                    actor_user_id=actor_user,
-                    actor_contact_id=actor_contact,
-                    is_public=se.is_public,
-                    from_value=se.from_value[:64],
-                    to_value=se.to_value[:64],
-                    department_id=self.departments[se.department].pk if se.department else None,
-                    assignee_id=self.users[se.assignee].pk if se.assignee else None,
-                    body=se.body,
-                    external_id=se.key[:200],
+                    case_id,
+                    se.at,
+                    case.last_seq + 1,
+                    se.kind,
+                    actor_kind,
+                    actor_user,
+                    actor_contact,
+                    se.is_public,
+                    se.from_value[:64],
+                    se.to_value[:64],
+                    departments[se.department] if se.department else None,
+                    users[se.assignee] if se.assignee else None,
+                    se.body,
+                    se.key[:200],
                 )
                 _check_event(event)
                 case_apply_event(case, event)
@@ -431,7 +448,7 @@ class _Writer:
 class _CaseRow:
     """A new case row on its way to the database; cheaper than a model instance."""
 
-    id: int | None
+    id: int
     account_id: int
     requester_id: int | None
     subject: str
@@ -455,7 +472,7 @@ class _CaseRow:
     version: int = 1
 
     @property
-    def pk(self) -> int | None:
+    def pk(self) -> int:
         return self.id
 
 
@@ -510,5 +527,10 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
+# A row's values in column order, in one C call.
+_case_values = attrgetter(*CASE_COLUMNS)
+_event_values = attrgetter(*EVENT_COLUMNS)
+
+
 def _insert_events(events: list[_Event]) -> None:
-    raw_insert(CaseEvent, EVENT_COLUMNS, ([getattr(e, c) for c in EVENT_COLUMNS] for e in events))
+    raw_insert(CaseEvent, EVENT_COLUMNS, map(_event_values, events))
