@@ -7,6 +7,7 @@ purge window (a row in `kontosjef_history_purge` on SQLite, a session setting on
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 PURGE_TABLE = "kontosjef_history_purge"
@@ -37,7 +38,7 @@ END $$ LANGUAGE plpgsql""",
             f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()",
         ]
-    raise NotImplementedError(f"append-only triggers are not written for {vendor}")
+    raise ImproperlyConfigured(f"Kontosjef runs on SQLite and PostgreSQL, not on {vendor}")
 
 
 def uninstall_sql(vendor: str, table: str) -> list[str]:

@@ -647,6 +647,7 @@ def calendar_create(
             p = snap.provenance
             source = {"country": p.country, "subdiv": p.subdiv, "observed": p.observed,
                       "package_version": p.package_version, "years": list(p.years)}  # fmt: skip
+    # The holidays package signals an unknown country or subdivision with NotImplementedError.
     except (engine.CalendarError, NotImplementedError, KeyError) as exc:
         raise ValidationError({"weekly": str(exc)}) from exc
     with transaction.atomic():
