@@ -106,8 +106,8 @@ def _write(table: str, columns: list[str], parts: Iterable[Iterable[Sequence[Any
         sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join(["?"] * len(columns))})'
         connection.validate_no_broken_transaction()
         for part in parts:
-            # sqlite3's own executemany: Django's wrapper would rewrite the placeholders and tee
-            # the rows to look for named parameters.
+            # sqlite3's own executemany: Django's wrapper would rewrite the parameter markers
+            # and tee the rows to look for named parameters.
             with connection.wrap_database_errors:
                 connection.connection.executemany(sql, part)
 
