@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "kontosjef.api",
     "kontosjef.demo",
     "kontosjef.ops",
+    "kontosjef.configuration",
     "kontosjef.web",
 ]
 
@@ -119,6 +120,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kontosjef.web.context_processors.navigation",
             ],
         },
     },

@@ -9,4 +9,8 @@ urlpatterns = [
     path("api/v1/", include((api_urls(), "ninja"), namespace="api-v1")),
     path("", include("kontosjef.ops.urls")),
     path("", include("kontosjef.web.urls")),
+    path("", include("kontosjef.accounts.urls")),
+    path("", include("kontosjef.cases.urls")),
+    path("", include("kontosjef.attention.urls")),
+    path("configuration/", include("kontosjef.configuration.urls")),
 ]

@@ -8,6 +8,7 @@ from django.urls import reverse
 from kontosjef.people.models import ApiToken
 from kontosjef.people.services import api_token_create
 from tests.factories import T0
+from tests.pages import assert_no_inline_script
 
 
 def test_it_sends_an_anonymous_visitor_to_sign_in(client, db):
@@ -85,7 +86,7 @@ def test_it_requires_the_csrf_token(alice):
 def test_it_has_no_inline_script(client, alice):
     client.force_login(alice)
     response = client.post(reverse("api_tokens"), {"name": "CRM sync", "scope": "read"})
-    assert "<script" not in response.content.decode()
+    assert_no_inline_script(response.content.decode())
     assert "script-src 'self'" in response["Content-Security-Policy"]
 
 

@@ -26,6 +26,25 @@ from kontosjef.engine import NAT, to_instant
 from kontosjef.engine import health as eh
 
 WINDOWS = (7, 30, 90)
+
+# Health bands for lists and filters: a score at or above the first bound is healthy, at or above
+# the second is worth watching, below it the account is at risk.
+HEALTHY_FROM = 85.0
+WATCH_FROM = 65.0
+HEALTH_BANDS = ("healthy", "watch", "at_risk")
+
+
+def health_band(score: float | None) -> str:
+    """healthy, watch, at_risk, or unknown when the account has no score."""
+    if score is None or score != score:
+        return "unknown"
+    if score >= HEALTHY_FROM:
+        return "healthy"
+    if score >= WATCH_FROM:
+        return "watch"
+    return "at_risk"
+
+
 BREACHED_STATES = (CycleState.BREACHED_RUNNING, CycleState.BREACHED_PAUSED, CycleState.BREACHED_MET)
 
 

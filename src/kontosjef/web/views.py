@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -9,17 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kontosjef.accounts import queries
 from kontosjef.people.models import ApiToken, User
 from kontosjef.people.services import IssuedApiToken, api_token_create, api_token_revoke
 from kontosjef.web.forms import ApiTokenForm
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    rows = queries.home_accounts(request.user)  # type: ignore[arg-type]
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "web/home.html", {"page": page})
 
 
 # never_cache: the page that shows a new token's secret must not be kept by a browser or proxy.
