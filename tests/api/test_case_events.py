@@ -90,7 +90,8 @@ def test_it_does_not_let_bob_change_a_case_of_alices_account(api_as, bob, acme_c
     client = api_as(bob)
     before = (AuditEntry.objects.count(), CaseEvent.objects.count())
     response = append(client, acme_case, kind="note", body="mine", expected_version=1)
-    assert response.status_code == 403
+    # Another portfolio's case is not Bob's to see, let alone change.
+    assert response.status_code == 404
     assert (AuditEntry.objects.count(), CaseEvent.objects.count()) == before
 
 

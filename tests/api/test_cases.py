@@ -105,6 +105,15 @@ def test_it_lets_alice_open_a_case_for_her_account(api_as, alice, acme, acme_con
 
 def test_it_does_not_let_bob_open_a_case_for_alices_account(api_as, bob, acme):
     response = api_as(bob).post("/cases", {"account": acme.pk, "subject": "Mine now"})
+    # Acme is outside Bob's portfolio, so to him it is an unknown account.
+    assert response.status_code == 422
+    assert "account" in response.json()["error"]["fields"]
+    assert "Acme" not in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_it_does_not_let_a_viewer_open_a_case(api_as, vera, acme):
+    response = api_as(vera).post("/cases", {"account": acme.pk, "subject": "Read only"})
     assert response.status_code == 403
     assert not Case.objects.exists()
 

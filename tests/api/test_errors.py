@@ -60,9 +60,9 @@ def test_it_names_the_fields_of_a_domain_validation_error(api_as, mona):
     assert list(error["fields"]) == ["time_zone"]
 
 
-def test_it_answers_401_403_404_409_in_the_same_shape(api_as, bob, alice, acme_case, mona):
+def test_it_answers_401_403_404_409_in_the_same_shape(api_as, vera, alice, acme_case, mona):
     assert_envelope(api_as(None).get("/cases"), 401, "unauthenticated")
-    response = api_as(bob).post(
+    response = api_as(vera).post(
         f"/cases/{acme_case.pk}/events", {"kind": "note", "body": "x", "expected_version": 1}
     )
     assert_envelope(response, 403, "forbidden")

@@ -21,7 +21,7 @@ from ninja.errors import HttpError
 from ninja.responses import Status as Answer
 from pydantic import AfterValidator, ConfigDict, model_validator
 
-from kontosjef.accounts.models import Account, Contact, Product
+from kontosjef.accounts.models import Contact, Product
 from kontosjef.api.auth import WebhookSignature, user_of
 from kontosjef.api.lookups import referenced, referenced_or_none
 from kontosjef.api.pagination import Order, paginate
@@ -208,7 +208,8 @@ def _cases(request: HttpRequest) -> CaseQuerySet:
 def case_list(
     request: HttpRequest, filters: Query[CaseFilter], page: Query[PageIn]
 ) -> dict[str, object]:
-    """Cases the caller may read: an agent sees their department's cases, others all."""
+    """Cases the caller may read: an agent sees their department's cases, a TAM their
+    portfolio's, others all."""
     cases = _cases(request)
     exact = {
         "account_id": filters.account,
@@ -246,8 +247,7 @@ def case_list(
 def case_open(request: HttpRequest, payload: CaseIn) -> Answer[Case]:
     """Open a case (the account's TAM, managers; an agent for their own department)."""
     by = user_of(request)
-    # Any account: an agent takes in cases for accounts their department has not served yet.
-    account = referenced(Account.objects.all(), payload.account, "account")
+    account = referenced(access.case_intake_accounts(by), payload.account, "account")
     case = services.case_open(
         account=account,
         by=by,

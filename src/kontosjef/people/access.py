@@ -1,7 +1,8 @@
 """Who may see and change what. Every service and list query goes through these rules.
 
 - Admins and managers see and act on everything.
-- A TAM reads every account and case, and acts on the accounts in their portfolio.
+- A TAM reads and acts on the accounts in their portfolio (current assignments) and their cases;
+  another portfolio's accounts are not theirs to open.
 - An agent reads and acts on the cases of their department (and reads those cases' accounts).
 - A viewer reads everything and changes nothing.
 """
@@ -11,13 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from kontosjef.people.models import Department, User
 
 if TYPE_CHECKING:
-    from kontosjef.accounts.models import Account, AccountQuerySet
+    from kontosjef.accounts.models import Account, AccountQuerySet, TamAssignment
     from kontosjef.cases.models import Case, CaseQuerySet
 
 Role = User.Role
@@ -39,6 +40,8 @@ def readable_accounts(user: User) -> AccountQuerySet:
         return Account.objects.filter(
             Exists(Case.objects.filter(account=OuterRef("pk"), department_id=user.department_id))
         )
+    if user.role == Role.TAM:
+        return Account.objects.in_portfolio_of(user)
     return Account.objects.all()
 
 
@@ -54,6 +57,17 @@ def actionable_accounts(user: User) -> AccountQuerySet:
     return Account.objects.none()
 
 
+def case_intake_accounts(user: User) -> AccountQuerySet:
+    """The accounts a user may name when opening a case: any account for an agent (they take in
+    cases for accounts their department has not served yet), else the readable ones, so another
+    portfolio's account stays unknown to a TAM. `can_open_case` still decides."""
+    from kontosjef.accounts.models import Account
+
+    if _active(user) and user.role == Role.AGENT:
+        return Account.objects.all()
+    return readable_accounts(user)
+
+
 def readable_cases(user: User) -> CaseQuerySet:
     from kontosjef.cases.models import Case
 
@@ -63,7 +77,18 @@ def readable_cases(user: User) -> CaseQuerySet:
         if user.department_id is None:
             return Case.objects.none()
         return Case.objects.filter(department_id=user.department_id)
+    if user.role == Role.TAM:
+        # IN over the portfolio's account ids, not a correlated EXISTS per case: SQLite then
+        # reads only the portfolio's cases through the account index instead of scanning all.
+        return Case.objects.filter(account__in=_current_tam(user).values("account_id"))
     return Case.objects.all()
+
+
+def _current_tam(user: User) -> QuerySet[TamAssignment]:
+    """The user's current TAM assignments: their portfolio."""
+    from kontosjef.accounts.models import TamAssignment
+
+    return TamAssignment.objects.filter(tam=user, ended_at=None)
 
 
 def can_read_account(user: User, account: Account) -> bool:
@@ -85,6 +110,8 @@ def can_read_case(user: User, case: Case) -> bool:
         return False
     if user.role == Role.AGENT:
         return user.department_id is not None and case.department_id == user.department_id
+    if user.role == Role.TAM:
+        return _current_tam(user).filter(account_id=case.account_id).exists()
     return True
 
 
