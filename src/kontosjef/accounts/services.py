@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from kontosjef.accounts.models import Account, Contact, Product, TamAssignment
+from kontosjef.accounts.models import Account, Contact, Expectation, Product, TamAssignment
 from kontosjef.audit.services import audit_record, snapshot
 from kontosjef.people import access
 from kontosjef.people.models import User
@@ -255,3 +256,91 @@ def expectation_seed_defaults() -> int:
     ]
     Expectation.objects.bulk_create(rows)
     return len(rows)
+
+
+# The rule of an expectation (besides its threshold) is one per code: the health engine compares
+# tiers and accounts by threshold only (`engine.health.expectations_for_accounts`).
+EXPECTATION_FIELDS = ["threshold", "window_days", "severity", "weight", "is_active"]
+SHARED_EXPECTATION_FIELDS = ["window_days", "severity", "weight"]
+SHARE_KPIS = {
+    "frt_attainment", "nrt_attainment", "pu_attainment", "pau_attainment", "awt_attainment",
+    "rwt_attainment", "trt_attainment", "fres_attainment", "reopen_rate",
+}  # fmt: skip
+
+
+def _threshold_error(kpi: str, threshold: float) -> str:
+    """Why `threshold` cannot be a threshold of `kpi` (in the KPI's unit), or ""."""
+    if not math.isfinite(threshold):
+        return _("Enter a number.")
+    if kpi in SHARE_KPIS and not 0 <= threshold <= 1:
+        return _("A share must be between 0 and 100 percent.")
+    if kpi == "csat" and not 1 <= threshold <= 5:
+        return _("CSAT is a rating between 1 and 5.")
+    if kpi == "nps" and not -100 <= threshold <= 100:
+        return _("NPS is between −100 and 100.")
+    if kpi not in SHARE_KPIS | {"csat", "nps"} and threshold < 0:
+        return _("This figure cannot be negative.")
+    return ""
+
+
+def expectation_update(
+    *,
+    expectation: Expectation,
+    by: User,
+    now: datetime,
+    threshold: float,
+    window_days: int,
+    severity: str,
+    weight: float,
+    is_active: bool,
+) -> Expectation:
+    """Change an expectation's threshold (in its KPI's unit) and whether it is on, and the
+    window, severity and weight of its rule, which every expectation with the same code shares:
+    those change on each of them. Managers only. Takes effect at the next health refresh.
+
+    Changing nothing writes nothing.
+    """
+    from kontosjef.accounts.health import WINDOWS
+
+    access.require_manager(by)
+    error = _threshold_error(expectation.kpi, threshold)
+    if error:
+        raise ValidationError({"threshold": error})
+    if window_days not in WINDOWS:
+        raise ValidationError(
+            {"window_days": _("Choose a window of %(days)s days.")
+             % {"days": ", ".join(str(d) for d in WINDOWS)}}
+        )  # fmt: skip
+    if not math.isfinite(weight) or weight < 0:
+        raise ValidationError({"weight": _("The weight must be zero or more.")})
+    before = snapshot(expectation, EXPECTATION_FIELDS)
+    changes = {"threshold": threshold, "window_days": window_days, "severity": severity,
+               "weight": weight, "is_active": is_active}  # fmt: skip
+    if changes == before:
+        return expectation
+    for field, value in changes.items():
+        setattr(expectation, field, value)
+    try:
+        expectation.full_clean()
+    except ValidationError:
+        expectation.refresh_from_db()
+        raise
+    shared = {field: changes[field] for field in SHARED_EXPECTATION_FIELDS}
+    with transaction.atomic():
+        expectation.save(update_fields=EXPECTATION_FIELDS)
+        siblings = (
+            Expectation.objects.filter(code=expectation.code)
+            .exclude(pk=expectation.pk)
+            .exclude(**shared)
+        )
+        also = sorted(siblings.values_list("pk", flat=True))
+        Expectation.objects.filter(pk__in=also).update(**shared)
+        audit_record(
+            at=now,
+            actor=by,
+            action="expectation.update",
+            obj=expectation,
+            before=before,
+            after={**snapshot(expectation, EXPECTATION_FIELDS), "also_changed": also},
+        )
+    return expectation

@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from kontosjef import engine
-from kontosjef.accounts.models import Account, Contact, Product
+from kontosjef.accounts.models import Account, Contact, Product, validate_time_zone
 from kontosjef.audit.services import audit_record
 from kontosjef.cases.models import (
     OPEN_STATUSES,
@@ -35,7 +38,7 @@ from kontosjef.cases.models import (
     Status,
     TierSla,
 )
-from kontosjef.cases.sla import SlaConfigurationError, sla_recompute
+from kontosjef.cases.sla import SlaConfigurationError, sla_recompute, version_to_engine
 from kontosjef.people import access
 from kontosjef.people.models import Department, User
 
@@ -726,3 +729,355 @@ def tier_sla_set(
                      after={"tier": tier, "policy": policy.pk,
                             "calendar": calendar.pk if calendar else None})  # fmt: skip
     return tier_sla
+
+
+# Configuration pages: new versions of calendars and policies --------------------------------
+
+# How far the holiday years of one version may reach, and how far ahead of today: the stored
+# lists are reviewed by people (specs/sla.md §3.5), and a typo should not store a century.
+MAX_HOLIDAY_YEARS = 30
+MAX_YEARS_AHEAD = 10
+
+
+@dataclass(frozen=True)
+class ConfigChange[T]:
+    """What a configuration service wrote, and what happened to the clocks it affects.
+
+    `recomputed` cases had their SLA clocks recomputed after the write. A non-empty
+    `recompute_error` says why they could not be (the write stands; fix the cause and run
+    `kontosjef sla recompute`).
+    """
+
+    obj: T
+    recomputed: int
+    recompute_error: str = ""
+
+
+def accounts_using_calendar(calendar: Calendar) -> QuerySet[Account]:
+    """Accounts whose cases are measured on `calendar`: their own, or their tier's."""
+    tiers = TierSla.objects.filter(calendar=calendar).values("tier")
+    return Account.objects.filter(Q(calendar=calendar) | Q(calendar=None, tier__in=tiers))
+
+
+def accounts_using_policy(policy: SlaPolicy) -> QuerySet[Account]:
+    """Accounts whose cases follow `policy`: their own, or their tier's."""
+    tiers = TierSla.objects.filter(policy=policy).values("tier")
+    return Account.objects.filter(Q(sla_policy=policy) | Q(sla_policy=None, tier__in=tiers))
+
+
+def calendar_versions(calendar: Calendar) -> list[CalendarVersion]:
+    """The calendar's versions, first (valid_from NULL, which PostgreSQL sorts last) first."""
+    return sorted(calendar.versions.all(), key=_version_start)
+
+
+def sla_policy_versions(policy: SlaPolicy) -> list[SlaPolicyVersion]:
+    """The policy's versions, first (valid_from NULL) first."""
+    return sorted(policy.versions.all(), key=_version_start)
+
+
+def _version_start(version: CalendarVersion | SlaPolicyVersion) -> datetime:
+    return version.valid_from or datetime.min.replace(tzinfo=UTC)
+
+
+def _local_midnight(day: date, time_zone: str) -> datetime:
+    # The engine's conversion: a midnight inside a DST gap moves to the transition (D4).
+    return datetime.fromtimestamp(engine.local_to_utc(time_zone, day, 0), UTC)
+
+
+def _recompute(cases: QuerySet[Case], now: datetime) -> tuple[int, str]:
+    ids = list(cases.values_list("pk", flat=True))
+    if not ids:
+        return 0, ""
+    try:
+        sla_recompute(now=now, cases=ids)
+    except SlaConfigurationError as exc:
+        logger.warning("SLA clocks not recomputed after a configuration change: %s", exc)
+        return 0, str(exc)
+    return len(ids), ""
+
+
+def _check_new_start(
+    valid_from_on: date,
+    *,
+    today: date,
+    valid_from: datetime,
+    current: CalendarVersion | SlaPolicyVersion,
+    time_zone: str,
+) -> None:
+    if valid_from_on < today:
+        raise ValidationError(
+            {"valid_from_on": _("A new version cannot start in the past: choose today or later.")}
+        )
+    if current.valid_from is not None and valid_from <= current.valid_from:
+        starts = current.valid_from.astimezone(ZoneInfo(time_zone)).date().isoformat()
+        raise ValidationError(
+            {
+                "valid_from_on": _(
+                    "The latest version starts on %(date)s: a new version must start later."
+                )
+                % {"date": starts}
+            }
+        )
+
+
+def _check_holiday_source(country: str, subdiv: str) -> None:
+    import holidays as holidays_pkg
+
+    supported = holidays_pkg.list_supported_countries(include_aliases=False)
+    if country not in supported:
+        raise ValidationError(
+            {"holiday_country": _("%(value)s is not a country with known public holidays.")
+             % {"value": country}}
+        )  # fmt: skip
+    if subdiv and subdiv not in supported[country]:
+        raise ValidationError(
+            {"holiday_subdiv": _("%(value)s is not a subdivision of %(country)s (known: %(known)s)")
+             % {"value": subdiv, "country": country,
+                "known": ", ".join(supported[country]) or "—"}}
+        )  # fmt: skip
+
+
+def _check_years(field: str, first: int, last: int, *, now: datetime) -> None:
+    if first > last:
+        raise ValidationError({field: _("The first year must not be after the last.")})
+    if last - first + 1 > MAX_HOLIDAY_YEARS:
+        raise ValidationError(
+            {field: _("At most %(count)s years at a time.") % {"count": MAX_HOLIDAY_YEARS}}
+        )
+    if last > now.year + MAX_YEARS_AHEAD:
+        raise ValidationError(
+            {field: _("At most %(count)s years ahead.") % {"count": MAX_YEARS_AHEAD}}
+        )
+
+
+def _calendar_summary(version: CalendarVersion) -> dict[str, Any]:
+    source = version.holiday_source or {}
+    return {
+        "valid_from": version.valid_from,
+        "time_zone": version.time_zone,
+        "weekly": version.weekly,
+        "holiday_country": source.get("country"),
+        "holiday_subdiv": source.get("subdiv"),
+        "coverage": version.coverage,
+        "extra_holidays": source.get("extra_dates", []),
+        "holidays": len(version.holidays),
+    }
+
+
+def calendar_update(
+    *,
+    calendar: Calendar,
+    by: User,
+    now: datetime,
+    valid_from_on: date,
+    time_zone: str,
+    weekly: list[list[list[int]]],
+    holiday_country: str = "",
+    holiday_subdiv: str = "",
+    holiday_years: tuple[int, int] | None = None,
+    extra_holidays: list[date] | None = None,
+) -> ConfigChange[CalendarVersion]:
+    """Write a new version of `calendar`, in force from local midnight of `valid_from_on` in
+    its (new) time zone; earlier versions stay, so time before it is measured as before.
+
+    `weekly` as on `CalendarVersion`. Public holidays of `holiday_country` (and
+    `holiday_subdiv`) for the inclusive `holiday_years` are stored as explicit dates, and
+    `extra_holidays` are added to them. Extra working days and closures carry over from the
+    latest version. Afterwards the clocks of the cases the version can change are recomputed:
+    cases of accounts on the calendar that are not closed or had an event since it starts.
+    """
+    _require_aware(now)
+    access.require_manager(by)
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as exc:
+        raise ValidationError({"time_zone": exc.messages}) from exc
+    current = calendar_versions(calendar)[-1]
+    valid_from = _local_midnight(valid_from_on, time_zone)
+    today = now.astimezone(ZoneInfo(time_zone)).date()
+    _check_new_start(
+        valid_from_on, today=today, valid_from=valid_from, current=current, time_zone=time_zone
+    )
+    country, subdiv = holiday_country.strip().upper(), holiday_subdiv.strip()
+    extra = sorted(set(extra_holidays or []))
+    source: dict[str, Any] = {}
+    try:
+        version = engine.CalendarVersion(
+            tz=time_zone,
+            weekly=tuple(tuple((int(s), int(e)) for s, e in day) for day in weekly),
+            holidays=frozenset(extra),
+            extra_working=version_to_engine(current).extra_working,
+            closures=version_to_engine(current).closures,
+        )
+    except engine.CalendarError as exc:
+        raise ValidationError(str(exc)) from exc
+    if country:
+        _check_holiday_source(country, subdiv)
+        if holiday_years is None:
+            raise ValidationError({"holiday_years": _("Say which years to store holidays for.")})
+        first, last = holiday_years
+        _check_years("holiday_years", first, last, now=now)
+        if not first <= valid_from_on.year <= last:
+            raise ValidationError(
+                {"holiday_years": _("The years must include %(year)s, when the version starts.")
+                 % {"year": valid_from_on.year}}
+            )  # fmt: skip
+        try:
+            snap = engine.holiday_snapshot(country, years=(first, last), subdiv=subdiv or None)
+            version = engine.apply_holiday_snapshot(version, snap)
+        except engine.CalendarError as exc:
+            raise ValidationError(str(exc)) from exc
+        p = snap.provenance
+        source = {"country": p.country, "subdiv": p.subdiv, "observed": p.observed,
+                  "package_version": p.package_version, "years": list(p.years)}  # fmt: skip
+    if extra:
+        source["extra_dates"] = [d.isoformat() for d in extra]
+    cv = CalendarVersion(
+        calendar=calendar, valid_from=valid_from, time_zone=time_zone,
+        weekly=[[list(span) for span in day] for day in version.weekly],
+        holidays=sorted(d.isoformat() for d in version.holidays),
+        extra_working={d.isoformat(): [list(s) for s in spans]
+                       for d, spans in version.extra_working},
+        closures=[[c.day.isoformat(), c.start, c.end] for c in version.closures],
+        coverage=list(version.coverage) if version.coverage else None,
+        holiday_source=source, created_at=now,
+    )  # fmt: skip
+    cv.full_clean()
+    with transaction.atomic():
+        cv.save()
+        audit_record(at=now, actor=by, action="calendar.update", obj=calendar,
+                     before=_calendar_summary(current), after=_calendar_summary(cv))  # fmt: skip
+    affected = Case.objects.filter(account__in=accounts_using_calendar(calendar)).filter(
+        Q(closed_at=None) | Q(last_event_at__gte=valid_from)
+    )
+    recomputed, error = _recompute(affected, now)
+    return ConfigChange(cv, recomputed, error)
+
+
+def calendar_extend_holidays(
+    *, calendar: Calendar, by: User, now: datetime, to_year: int
+) -> ConfigChange[Calendar]:
+    """Store public holidays up to `to_year` in the versions of `calendar` that take them from
+    the `holidays` package and need them: the latest version up to `to_year`, earlier ones up
+    to the year the next version starts.
+
+    Years already covered keep their stored dates, so no time measured before changes
+    (specs/sla.md §3.5). Afterwards the clocks of cases that the old coverage could not measure
+    (not closed, or with events since it ended) are recomputed.
+    """
+    _require_aware(now)
+    access.require_manager(by)
+    versions = calendar_versions(calendar)
+    current = versions[-1]
+    if not (current.holiday_source or {}).get("country") or not current.coverage:
+        raise ValidationError(
+            {"to_year": _("This calendar takes no public holidays from a country.")}
+        )
+    if to_year <= int(current.coverage[1]):
+        raise ValidationError(
+            {"to_year": _("The holidays are already stored up to %(year)s.")
+             % {"year": current.coverage[1]}}
+        )  # fmt: skip
+    _check_years("to_year", int(current.coverage[0]), to_year, now=now)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    since: datetime | None = None
+    with transaction.atomic():
+        for i, v in enumerate(versions):
+            source = v.holiday_source or {}
+            if not source.get("country") or not v.coverage:
+                continue
+            need = to_year
+            if i + 1 < len(versions):
+                following = _version_start(versions[i + 1])
+                need = min(to_year, following.astimezone(ZoneInfo(v.time_zone)).year)
+            first, last = int(v.coverage[0]), int(v.coverage[1])
+            if need <= last:
+                continue
+            try:
+                snap = engine.holiday_snapshot(
+                    source["country"], years=(last + 1, need), subdiv=source.get("subdiv"),
+                    observed=source.get("observed", True),
+                )  # fmt: skip
+                extended = engine.apply_holiday_snapshot(version_to_engine(v), snap)
+            except engine.CalendarError as exc:
+                raise ValidationError({"to_year": str(exc)}) from exc
+            v.holidays = sorted(d.isoformat() for d in extended.holidays)
+            v.extra_working = {
+                d.isoformat(): [list(s) for s in spans] for d, spans in extended.extra_working
+            }
+            v.coverage = [first, need]
+            v.holiday_source = {
+                **source,
+                "years": [first, need],
+                "extensions": [
+                    *source.get("extensions", []),
+                    {"years": [last + 1, need], "package_version":
+                     snap.provenance.package_version, "at": now.isoformat()},
+                ],
+            }  # fmt: skip
+            v.full_clean()
+            v.save(update_fields=["holidays", "extra_working", "coverage", "holiday_source"])
+            key = str(v.pk)
+            before[key], after[key] = [first, last], [first, need]
+            start = _local_midnight(date(last + 1, 1, 1), v.time_zone)
+            since = start if since is None else min(since, start)
+        audit_record(at=now, actor=by, action="calendar.extend_holidays", obj=calendar,
+                     before={"coverage": before}, after={"coverage": after})  # fmt: skip
+    if since is None:
+        return ConfigChange(calendar, 0)
+    affected = Case.objects.filter(account__in=accounts_using_calendar(calendar)).filter(
+        Q(closed_at=None) | Q(last_event_at__gte=since)
+    )
+    recomputed, error = _recompute(affected, now)
+    return ConfigChange(calendar, recomputed, error)
+
+
+def sla_policy_update(
+    *,
+    policy: SlaPolicy,
+    by: User,
+    now: datetime,
+    valid_from_on: date,
+    metrics: dict[str, dict[str, Any]],
+    options: dict[str, Any] | None = None,
+) -> ConfigChange[SlaPolicyVersion]:
+    """Write a new version of `policy` for cases opened from midnight of `valid_from_on` (in
+    `TIME_ZONE`); cases opened earlier keep the version they were opened under.
+
+    `metrics` as on `SlaPolicyVersion`; `options` default to the latest version's. Afterwards
+    the clocks of cases opened since the version starts, on accounts that use the policy, are
+    recomputed.
+    """
+    _require_aware(now)
+    access.require_manager(by)
+    current = sla_policy_versions(policy)[-1]
+    time_zone = settings.TIME_ZONE
+    valid_from = _local_midnight(valid_from_on, time_zone)
+    today = now.astimezone(ZoneInfo(time_zone)).date()
+    _check_new_start(
+        valid_from_on, today=today, valid_from=valid_from, current=current, time_zone=time_zone
+    )
+    if not any(spec.get("targets") for spec in metrics.values()):
+        raise ValidationError({"metrics": _("Set at least one target.")})
+    for spec in metrics.values():
+        if any(int(seconds) <= 0 for seconds in spec.get("targets", {}).values()):
+            raise ValidationError({"metrics": _("Every target must be longer than zero.")})
+    version = SlaPolicyVersion(
+        policy=policy, valid_from=valid_from, metrics=metrics,
+        options=current.options if options is None else options, created_at=now,
+    )  # fmt: skip
+    _validate_policy_version(version)
+    with transaction.atomic():
+        version.save()
+        audit_record(
+            at=now, actor=by, action="sla_policy.update", obj=policy,
+            before={"valid_from": current.valid_from, "metrics": current.metrics,
+                    "options": current.options},
+            after={"valid_from": valid_from, "metrics": metrics, "options": version.options},
+        )  # fmt: skip
+    affected = Case.objects.filter(
+        account__in=accounts_using_policy(policy), opened_at__gte=valid_from
+    )
+    recomputed, error = _recompute(affected, now)
+    return ConfigChange(version, recomputed, error)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from kontosjef import engine
 from kontosjef.accounts.models import Account
@@ -79,7 +79,10 @@ CYCLE_COLUMNS = [
 
 def calendar_to_engine(calendar: Calendar) -> engine.Calendar:
     """The engine's calendar for a model calendar (its versions prefetched or queried)."""
-    return engine.Calendar(tuple(version_to_engine(v) for v in calendar.versions.all()))
+    # In Python, not by the query: PostgreSQL sorts the first version (valid_from NULL) last.
+    first = datetime.min.replace(tzinfo=UTC)
+    versions = sorted(calendar.versions.all(), key=lambda v: v.valid_from or first)
+    return engine.Calendar(tuple(version_to_engine(v) for v in versions))
 
 
 def version_to_engine(v: CalendarVersion) -> engine.CalendarVersion:
@@ -151,7 +154,8 @@ class _Setup:
         index: dict[int, int] = {}
         cal_hours: dict[int, set[str]] = {}
         options: dict[int, engine.Options] = {}
-        for v in SlaPolicyVersion.objects.order_by("policy_id", "valid_from"):
+        first_version_first = F("valid_from").asc(nulls_first=True)  # PostgreSQL: NULLS LAST
+        for v in SlaPolicyVersion.objects.order_by("policy_id", first_version_first):
             versions.setdefault(v.policy_id, []).append(v)
             policy, hours = policy_to_engine(v)
             index[v.pk] = len(policies)
