@@ -47,7 +47,10 @@ class AccountQuerySet(models.QuerySet["Account"]):
         return self.filter(tam_assignments__tam=user, tam_assignments__ended_at=None)
 
     def without_tam(self) -> AccountQuerySet:
-        return self.exclude(tam_assignments__ended_at=None)
+        # Not exclude(tam_assignments__ended_at=None): its outer join also matches accounts
+        # that never had a TAM, and excludes exactly the accounts asked for.
+        current = TamAssignment.objects.filter(account=models.OuterRef("pk"), ended_at=None)
+        return self.filter(~models.Exists(current))
 
 
 class Account(models.Model):
@@ -122,7 +125,12 @@ class Account(models.Model):
             ),
             models.CheckConstraint(condition=~models.Q(name=""), name="account_name_not_empty"),
         ]
-        indexes = [models.Index(fields=["tier"]), models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["tier"]),
+            models.Index(fields=["status"]),
+            # The portfolio's default order, sort and search column.
+            models.Index(fields=["name"], name="account_name_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -294,6 +302,13 @@ class Expectation(models.Model):
     def __str__(self) -> str:
         where = self.get_tier_display() if self.tier else str(self.account)
         return f"{self.name} ({where})"
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language (built-in expectations are translated)."""
+        from kontosjef.accounts.expectations import expectation_label
+
+        return expectation_label(self.name)
 
 
 class KpiSnapshot(models.Model):

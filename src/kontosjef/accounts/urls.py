@@ -4,4 +4,5 @@ from kontosjef.accounts import views
 
 urlpatterns = [
     path("", views.portfolio, name="home"),
+    path("accounts/<int:account_id>/", views.account_detail, name="account_detail"),
 ]

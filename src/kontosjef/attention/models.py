@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kontosjef.accounts.models import Account
@@ -93,6 +94,29 @@ class AttentionItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: {self.title}"
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's language. The stored title is written in the site's language
+        when the rules run; this rebuilds it from the item's kind and facts where it can."""
+        from kontosjef.accounts.expectations import expectation_label
+        from kontosjef.cases.models import Metric
+
+        if self.kind == self.Kind.EXPECTATION:
+            return expectation_label(self.title)
+        if self.kind == self.Kind.NO_TAM:
+            return gettext("Failing expectations and no TAM")
+        before = (self.evidence or {}).get("score_7_days_ago")
+        if self.kind == self.Kind.HEALTH_DROP and before is not None and self.value is not None:
+            points = float(before) - self.value
+            return gettext("Health fell %(points).0f points in 7 days") % {"points": points}
+        parts = self.key.split(":")
+        if self.kind == self.Kind.SLA_BREACH and len(parts) == 4 and parts[2] in Metric.values:
+            return gettext("SLA breached on case #%(case)s (%(metric)s)") % {
+                "case": parts[1],
+                "metric": Metric(parts[2]).label,
+            }
+        return self.title
 
     @property
     def is_active(self) -> bool:

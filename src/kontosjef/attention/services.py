@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from kontosjef.accounts.health import HealthResult
 from kontosjef.accounts.models import Account, Expectation, HealthSnapshot, TamAssignment
+from kontosjef.accounts.services import account_assign_tam
 from kontosjef.attention.models import AttentionItem, AttentionItemEvent
 from kontosjef.audit.services import audit_record
 from kontosjef.cases.models import OPEN_STATUSES, Case, SlaAlert
@@ -443,3 +444,32 @@ def health_backfill(*, now: datetime, days: int) -> AttentionRun:
         total.resolved += run.resolved
         total.routed += run.routed
     return total
+
+
+def attention_assign_tam(
+    *, item: AttentionItem, tam: User, by: User, reason: str, now: datetime
+) -> TamAssignment:
+    """Make `tam` the TAM of the item's account (managers only) and route the account's active
+    items to them now rather than at the rules' next run. A "no TAM" item is resolved: its
+    condition no longer holds."""
+    _require(by, item)
+    with transaction.atomic():
+        assignment = account_assign_tam(
+            account=item.account, tam=tam, by=by, reason=reason, now=now
+        )
+        active = AttentionItem.objects.active().select_for_update().filter(account=item.account)
+        for each in active.order_by("pk"):
+            if each.kind == Kind.NO_TAM:
+                _close(each, State.RESOLVED, now, by=by, reason=reason.strip())
+                continue
+            before = each.owner_id
+            if (before, each.queue) == (tam.pk, AttentionItem.Queue.TAM):
+                continue
+            each.owner, each.queue, each.updated_at = tam, AttentionItem.Queue.TAM, now
+            each.save(update_fields=["owner", "queue", "updated_at"])
+            AttentionItemEvent.objects.create(
+                item=each, at=now, kind=EventKind.ROUTED, by=by,
+                data={"before": before, "after": tam.pk, "reason": reason.strip()},
+            )  # fmt: skip
+    item.refresh_from_db()
+    return assignment

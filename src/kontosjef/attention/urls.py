@@ -1,3 +1,12 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from kontosjef.attention import views
+
+urlpatterns = [
+    path("inbox/", views.inbox, name="attention_inbox"),
+    path("inbox/<int:item_id>/", views.item_detail, name="attention_item"),
+    path("inbox/<int:item_id>/acknowledge/", views.acknowledge, name="attention_acknowledge"),
+    path("inbox/<int:item_id>/start/", views.start, name="attention_start"),
+    path("inbox/<int:item_id>/dismiss/", views.dismiss, name="attention_dismiss"),
+    path("inbox/<int:item_id>/assign/", views.assign, name="attention_assign"),
+]

@@ -1,3 +1,18 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from kontosjef.cases import views
+from kontosjef.cases.forms import FORMS
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("cases/<int:case_id>/clocks/", views.case_clocks, name="case_clocks"),
+    *(
+        path(
+            f"cases/<int:case_id>/{action}/",
+            views.case_act,
+            {"action": action},
+            name=f"case_{action}",
+        )
+        for action in FORMS
+    ),
+]

@@ -518,9 +518,9 @@ def _item_context(item: AttentionItem, subjects: dict[int, str] | None) -> dict[
         "account": item.account.name,
         "account_url": _url(ACCOUNT_VIEWS, item.account_id),
         "kind": str(item.get_kind_display()),
-        "title": item.title,
+        "title": item.display_title,
         "measure": measure,
-        "summary": measure or item.title,
+        "summary": measure or item.display_title,
         "window": window,
         "severity": str(severities.get(item.severity, item.severity)),
         "state": str(item.get_state_display()),
@@ -585,7 +585,7 @@ def _webhook_payload(item: AttentionItem, subjects: dict[int, str]) -> dict[str,
     are in the site's default language; codes and numbers are for machines."""
     owner = item.owner
     with translation.override(settings.LANGUAGE_CODE):
-        summary = _measure(item) or item.title
+        summary = _measure(item) or item.display_title
         return {
             "event": EVENT_OPENED,
             "summary": f"{item.account.name}: {summary}",
@@ -594,7 +594,7 @@ def _webhook_payload(item: AttentionItem, subjects: dict[int, str]) -> dict[str,
                 "url": _url(ITEM_VIEWS, item.pk),
                 "kind": item.kind,
                 "key": item.key,
-                "title": item.title,
+                "title": item.display_title,
                 "severity": item.severity,
                 "state": item.state,
                 "queue": item.queue,

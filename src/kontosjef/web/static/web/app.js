@@ -23,7 +23,7 @@
           ast: true,
           expr: window.vegaInterpreter.expressionInterpreter,
           defaultStyle: false,
-          tooltip: { theme: "light" },
+          tooltip: { theme: "light", disableDefaultStyle: true },
         })
         .catch(function (error) {
           figure.textContent = figure.getAttribute("aria-label") + ": " + error.message;

@@ -1,0 +1,262 @@
+"""Reads for the case page: the case with what its header shows, its history, its live clocks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.utils.translation import gettext as _
+
+from kontosjef import engine
+from kontosjef.cases.models import (
+    CalendarVersion,
+    Case,
+    CaseEvent,
+    CaseQuerySet,
+    CycleState,
+    Metric,
+    MetricCycle,
+    Priority,
+    Status,
+    TierSla,
+)
+from kontosjef.cases.sla import version_to_engine
+from kontosjef.people import access
+from kontosjef.people.models import Department, User
+
+METRIC_ORDER = {value: i for i, value in enumerate(Metric.values)}
+LABELS: dict[str, Any] = {**dict(Status.choices), **dict(Priority.choices)}
+
+
+def case_page_cases(user: User) -> CaseQuerySet:
+    """The cases the user may open on the case page, with the rows its header shows."""
+    return access.readable_cases(user).with_related()
+
+
+def case_timeline(case: Case, *, newest_first: bool = False) -> QuerySet[CaseEvent]:
+    """Every event of the case in order, with the people and departments it names.
+
+    Status and priority events get `from_label` and `to_label` (the display names of their
+    codes) when the page iterates them; see `label_events`.
+    """
+    return (
+        CaseEvent.objects.filter(case=case)
+        .select_related("actor_user__department", "actor_contact", "department", "assignee")
+        .order_by("-seq" if newest_first else "seq")
+    )
+
+
+def label_events(events: Sequence[CaseEvent]) -> Sequence[CaseEvent]:
+    """Give status and priority events the display names of the codes they store."""
+    for event in events:
+        event.from_label = LABELS.get(event.from_value, event.from_value)  # type: ignore[attr-defined]
+        event.to_label = LABELS.get(event.to_value, event.to_value)  # type: ignore[attr-defined]
+    return events
+
+
+def handoff_departments() -> QuerySet[Department]:
+    return Department.objects.order_by("name")
+
+
+def handoff_assignees() -> QuerySet[User]:
+    """The people a case can be handed to: active employees who may work on cases."""
+    return (
+        User.objects.filter(is_active=True)
+        .exclude(role=User.Role.VIEWER)
+        .select_related("department")
+        .order_by("department__name", "first_name", "username")
+    )
+
+
+# Clocks ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One SLA metric of a case as it stands at `now`: its latest cycle, advanced to `now`.
+
+    `look` is what the page shows: running, warning, paused, breached, met or cancelled.
+    `remaining_seconds` is business time left (negative: overdue), None once the cycle stopped.
+    """
+
+    metric: str
+    label: str
+    cycle_index: int
+    cycles: int
+    breached_cycles: int
+    look: str
+    is_running: bool
+    is_stopped: bool
+    business_hours: bool
+    target_seconds: int
+    elapsed_seconds: int
+    remaining_seconds: int | None
+    due_at: datetime | None
+    warn_at: datetime | None
+    breached_at: datetime | None
+    stop_at: datetime | None
+    is_estimate: bool
+
+    @property
+    def overdue_seconds(self) -> int:
+        if self.remaining_seconds is not None and self.remaining_seconds < 0:
+            return -self.remaining_seconds
+        return max(self.elapsed_seconds - self.target_seconds, 0)
+
+    @property
+    def css(self) -> str:
+        return f"clock-{self.look}"
+
+    # Business time reads in hours: "2 d 8 h" would suggest calendar days.
+    @property
+    def remaining_text(self) -> str:
+        return hours_text(self.remaining_seconds or 0)
+
+    @property
+    def overdue_text(self) -> str:
+        return hours_text(self.overdue_seconds)
+
+    @property
+    def elapsed_text(self) -> str:
+        return hours_text(self.elapsed_seconds)
+
+    @property
+    def target_text(self) -> str:
+        return hours_text(self.target_seconds)
+
+
+def hours_text(seconds: int) -> str:
+    """Business seconds as "56 h", "3 h 20 min" or "45 min" (never days)."""
+    hours, minutes = divmod(abs(int(seconds)) // 60, 60)
+    if hours and minutes:
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+    if hours:
+        return _("%(h)d h") % {"h": hours}
+    return _("%(m)d min") % {"m": minutes}
+
+
+@dataclass(frozen=True)
+class Clocks:
+    clocks: list[Clock]
+    now: datetime
+    # True when the calendar could not measure up to now (its holidays end too early): the
+    # remaining times are then those of the last recompute.
+    is_stale: bool
+
+
+def case_clocks(case: Case, *, now: datetime) -> Clocks:
+    """The case's SLA clocks at `now`, one per metric (its latest cycle).
+
+    Cycles are stored as the engine left them at `computed_at`; a running cycle has since used
+    `B(now) - B(computed_at)` more business time on the case's calendar (engine, spec §8.4).
+    """
+    cycles = list(MetricCycle.objects.filter(case=case).order_by("metric", "cycle_index"))
+    latest: dict[str, MetricCycle] = {}
+    counts: dict[str, tuple[int, int]] = {}
+    for cycle in cycles:
+        latest[cycle.metric] = cycle
+        total, breached = counts.get(cycle.metric, (0, 0))
+        counts[cycle.metric] = (total + 1, breached + (cycle.breached_at is not None))
+    live = [c for c in latest.values() if c.stop_at is None and c.is_running]
+    clock, measurable = None, True
+    if any(c.business_hours for c in live):
+        clock, measurable = _business_clock(case, live, now)
+    is_stale = False
+    clocks = []
+    for metric in sorted(latest, key=lambda m: METRIC_ORDER.get(m, 99)):
+        cycle = latest[metric]
+        used = 0
+        estimate = False
+        if cycle.stop_at is None and cycle.is_running and now > cycle.computed_at:
+            if clock is not None and cycle.business_hours:
+                try:
+                    used = clock.b_scalar(engine.to_instant(now)) - clock.b_scalar(
+                        engine.to_instant(cycle.computed_at)
+                    )
+                except engine.OutsideTableError:
+                    estimate = is_stale = True
+            elif measurable or not cycle.business_hours:
+                # Calendar hours, or a calendar without versions: the engine measures 24×7.
+                used = int((now - cycle.computed_at).total_seconds())
+            else:
+                estimate = is_stale = True
+        total, breached = counts[metric]
+        clocks.append(_clock(cycle, used, now, estimate, total, breached))
+    return Clocks(clocks=clocks, now=now, is_stale=is_stale)
+
+
+def _business_clock(
+    case: Case, live: list[MetricCycle], now: datetime
+) -> tuple[engine.BusinessClock | None, bool]:
+    """The compiled business clock of the case's calendar over the live cycles' span (None: no
+    calendar, 24×7), and whether the calendar can measure that span at all."""
+    account = case.account
+    versions = CalendarVersion.objects.order_by(F("valid_from").asc(nulls_first=True))
+    if account.calendar_id is not None:
+        versions = versions.filter(calendar_id=account.calendar_id)
+    else:
+        versions = versions.filter(
+            calendar_id__in=TierSla.objects.filter(tier=account.tier).values("calendar_id")
+        )
+    rows = list(versions)
+    if not rows:
+        return None, True
+    start = engine.to_instant(min(c.computed_at for c in live))
+    try:
+        calendar = engine.Calendar(tuple(version_to_engine(v) for v in rows))
+        table = engine.compile_calendar(calendar, start=start, end=engine.to_instant(now))
+    except engine.CalendarError:
+        return None, False
+    return engine.BusinessClock(table), True
+
+
+def _clock(
+    cycle: MetricCycle, used: int, now: datetime, estimate: bool, total: int, breached: int
+) -> Clock:
+    stopped = cycle.stop_at is not None
+    elapsed = cycle.elapsed_business_seconds + used
+    remaining = None if stopped else cycle.remaining_seconds - used
+    state = cycle.state
+    if state == CycleState.MET:
+        look = "met"
+    elif state == CycleState.CANCELLED:
+        look = "cancelled"
+    elif state in (
+        CycleState.BREACHED_RUNNING,
+        CycleState.BREACHED_PAUSED,
+        CycleState.BREACHED_MET,
+    ):
+        look = "breached"
+    elif cycle.is_running and (
+        (remaining is not None and remaining < 0 and not estimate)
+        or (cycle.due_at is not None and cycle.due_at < now)
+    ):
+        look = "breached"  # since the last recompute; the sweep records it
+    elif not cycle.is_running:
+        look = "paused"
+    elif cycle.warn_at is not None and cycle.warn_at <= now:
+        look = "warning"
+    else:
+        look = "running"
+    return Clock(
+        metric=cycle.metric,
+        label=str(Metric(cycle.metric).label) if cycle.metric in Metric.values else cycle.metric,
+        cycle_index=cycle.cycle_index,
+        cycles=total,
+        breached_cycles=breached,
+        look=look,
+        is_running=cycle.is_running and not stopped,
+        is_stopped=stopped,
+        business_hours=cycle.business_hours,
+        target_seconds=cycle.target_seconds,
+        elapsed_seconds=elapsed,
+        remaining_seconds=remaining,
+        due_at=cycle.due_at,
+        warn_at=cycle.warn_at,
+        breached_at=cycle.breached_at,
+        stop_at=cycle.stop_at,
+        is_estimate=estimate,
+    )

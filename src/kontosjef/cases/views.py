@@ -1,0 +1,190 @@
+"""The case page: its history, live SLA clocks, and the actions that change the case.
+
+Every action is a plain POST form that works without JavaScript (post, redirect, get); with htmx
+the same view answers the page's main fragment, swapped in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from kontosjef.cases import queries, services
+from kontosjef.cases.forms import FORMS, CaseActionForm
+from kontosjef.cases.models import Case, Priority, Status
+from kontosjef.people import access
+from kontosjef.people.models import User
+
+EVENTS_PER_PAGE = 100
+TEMPLATE = "cases/detail.html"
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@require_safe
+@login_required
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case = get_object_or_404(queries.case_page_cases(user), pk=case_id)
+    return _page(request, case, now=timezone.now())
+
+
+@require_safe
+@login_required
+def case_clocks(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The clocks fragment the page polls; it also says when the case changed since `seen`."""
+    user: User = request.user  # type: ignore[assignment]
+    case = get_object_or_404(queries.case_page_cases(user), pk=case_id)
+    now = timezone.now()
+    seen = request.GET.get("seen", "")
+    context = {
+        "case": case,
+        "clocks": queries.case_clocks(case, now=now),
+        "seen": int(seen) if seen.isdigit() else case.version,
+    }
+    return render(request, f"{TEMPLATE}#clocks", context)
+
+
+@require_POST
+@login_required
+def case_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
+    """Reply, note, change status or priority, or hand off: one service call each."""
+    user: User = request.user  # type: ignore[assignment]
+    case = get_object_or_404(queries.case_page_cases(user), pk=case_id)
+    now = timezone.now()
+    if not access.can_act_on_case(user, case):
+        messages.error(request, _("You may not change case %(case)s.") % {"case": case.pk})
+        return _page(request, case, now=now, status=403)
+    form = FORMS[action](request.POST, prefix=action)
+    conflict = False
+    if form.is_valid():
+        try:
+            done = _perform(action, case, user, form.cleaned_data, now)
+        except services.CaseConflict:
+            conflict = True
+            form.add_error(
+                None,
+                _(
+                    "Someone else changed this case while you were writing: their change is "
+                    "now in the history. Check it, then send again; your text is kept below."
+                ),
+            )
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, done)
+            return _after_change(request, user, case.pk, now)
+    fresh = queries.case_page_cases(user).filter(pk=case.pk).first()
+    if fresh is None:  # handed out of the user's sight by someone else meanwhile
+        raise Http404
+    if _htmx(request):
+        status = 200  # htmx swaps only successful answers
+    else:
+        status = 409 if conflict else 400
+    return _page(request, fresh, now=now, bound=(action, form), conflict=conflict, status=status)
+
+
+def _perform(action: str, case: Case, by: User, data: dict[str, Any], now: Any) -> str:
+    """Call the action's service; answer the message that tells the user it is done."""
+    version = data["version"]
+    if action == "reply":
+        services.case_reply(
+            case=case,
+            by=by,
+            body=data["body"],
+            now=now,
+            expected_version=version,
+            then_status=data["then_status"] or None,
+        )
+        return _("Your public reply is added.")
+    if action == "note":
+        services.case_add_note(
+            case=case, by=by, body=data["body"], now=now, expected_version=version
+        )
+        return _("Your internal note is added.")
+    if action == "status":
+        services.case_change_status(case=case, by=by, to=data["to"], now=now,
+                                    expected_version=version, reason=data["reason"])  # fmt: skip
+        return _("The status is now %(status)s.") % {"status": Status(data["to"]).label}
+    if action == "priority":
+        services.case_change_priority(case=case, by=by, to=data["to"], now=now,
+                                      expected_version=version, reason=data["reason"])  # fmt: skip
+        return _("The priority is now %(priority)s.") % {"priority": Priority(data["to"]).label}
+    event = services.case_hand_off(case=case, by=by, reason=data["reason"], now=now,
+                                   expected_version=version, department=data["department"],
+                                   assignee=data["assignee"])  # fmt: skip
+    return _("The case is handed off to %(who)s.") % {"who": event.to_value}
+
+
+def _after_change(request: HttpRequest, user: User, case_id: int, now: Any) -> HttpResponse:
+    case = queries.case_page_cases(user).filter(pk=case_id).first()
+    if case is None:
+        # An agent who hands a case to another department no longer sees it.
+        messages.info(request, _("Case %(case)s is no longer in your queue.") % {"case": case_id})
+        url = reverse("home")
+    else:
+        url = reverse("case_detail", args=[case_id])
+    if _htmx(request):
+        if case is not None:
+            return _page(request, case, now=now)
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _page(
+    request: HttpRequest,
+    case: Case,
+    *,
+    now: Any,
+    bound: tuple[str, CaseActionForm] | None = None,
+    conflict: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    """The whole page, or with htmx its main fragment (header, clocks, history, actions)."""
+    user: User = request.user  # type: ignore[assignment]
+    can_act = access.can_act_on_case(user, case)
+    newest_first = request.GET.get("order") == "newest"
+    page = Paginator(
+        queries.case_timeline(case, newest_first=newest_first), EVENTS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    forms: dict[str, CaseActionForm] = {}
+    if can_act:
+        initial = {
+            "status": {"to": case.status},
+            "priority": {"to": case.priority},
+        }
+        # A closed case takes no more changes; a solved one takes replies, notes and a status.
+        names = [] if case.status == Status.CLOSED else list(FORMS)
+        if not case.is_open:
+            names = [name for name in names if name not in ("priority", "handoff")]
+        forms = {name: FORMS[name](prefix=name, initial=initial.get(name)) for name in names}
+        if bound is not None:
+            forms[bound[0]] = bound[1]
+    context = {
+        "case": case,
+        "clocks": queries.case_clocks(case, now=now),
+        "events": queries.label_events(list(page.object_list)),
+        "page": page,
+        "newest_first": newest_first,
+        "can_act": can_act,
+        "forms": forms,
+        "conflict": conflict,
+        "is_htmx": _htmx(request),
+        "seen": case.version,
+    }
+    template = f"{TEMPLATE}#main" if _htmx(request) else TEMPLATE
+    return render(request, template, context, status=status)
