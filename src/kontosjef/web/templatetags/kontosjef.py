@@ -1,4 +1,4 @@
-"""Template helpers shared by every page: charts, sparklines, durations, health bands."""
+"""Template helpers shared by every page: charts, sparklines, business hours, health bands."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from kontosjef.accounts.health import health_band as _health_band
+from kontosjef.cases.queries import hours_text
 
 register = template.Library()
 
@@ -70,24 +71,15 @@ def sparkline(
 
 
 @register.filter
-def duration(value: timedelta | float | int | None) -> str:
-    """A duration for people: "45 min", "3 h 20 min", "2 d 4 h". Numbers are seconds."""
+def hours(value: timedelta | float | int | None) -> str:
+    """Business time for people: "56 h", "3 h 20 min", "45 min", never days (a business day is
+    not 24 hours, so "2 d" would mislead). Numbers are seconds."""
     if value is None:
         return ""
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
     if math.isnan(seconds):
         return ""
-    sign = "−" if seconds < 0 else ""
-    minutes = int(abs(seconds) // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        text = _("%(d)d d %(h)d h") % {"d": days, "h": hours}
-    elif hours:
-        text = _("%(h)d h %(m)d min") % {"h": hours, "m": mins}
-    else:
-        text = _("%(m)d min") % {"m": mins}
-    return sign + text
+    return ("−" if seconds < 0 else "") + hours_text(int(round(seconds)))
 
 
 @register.filter
