@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from kontosjef.accounts.models import Account, Contact
 from kontosjef.accounts.services import account_assign_tam, account_create, contact_create
-from kontosjef.cases.models import Case
-from kontosjef.cases.services import case_open
+from kontosjef.cases.models import Case, SlaPolicy
+from kontosjef.cases.services import case_open, case_reply, sla_policy_create, tier_sla_set
 from kontosjef.people.models import Department, User
 from kontosjef.people.services import user_create
 
@@ -78,3 +79,25 @@ def make_case(
         opened_by_customer=opened_by_customer,
         description="It stopped on Monday." if opened_by_customer else "",
     )
+
+
+def make_strict_first_reply_sla(*, by: User, now: datetime, minutes: int = 30) -> SlaPolicy:
+    """24x7 clocks; first reply within `minutes` for every priority, on every tier."""
+    policy = sla_policy_create(by=by, name="Strict", now=now, metrics={
+        "first_reply": {"targets": {p: minutes * 60 for p in ("p1", "p2", "p3", "p4")},
+                        "business_hours": False},
+    })  # fmt: skip
+    for tier in ("strategic", "enterprise", "standard"):
+        tier_sla_set(by=by, tier=tier, policy=policy, calendar=None, now=now)
+    return policy
+
+
+def make_answered_case(
+    *, account: Account, contact: Contact, by: User, opened: datetime, minutes: int, **fields: Any
+) -> Case:
+    """A case the customer opened at `opened`, first answered `minutes` later."""
+    case = make_case(account=account, by=by, requester=contact, opened_by_customer=True,
+                     now=opened, **fields)  # fmt: skip
+    case_reply(case=case, by=by, body="Hello", now=opened + timedelta(minutes=minutes),
+               expected_version=case.version)  # fmt: skip
+    return case

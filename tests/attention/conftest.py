@@ -12,10 +12,9 @@ import time_machine
 from kontosjef.accounts.models import Account
 from kontosjef.attention.services import health_refresh
 from kontosjef.cases.models import SlaPolicy
-from kontosjef.cases.services import sla_policy_create, tier_sla_set
 from kontosjef.people.models import User
 from tests.attention.items import LATER, NOW, late_reply
-from tests.factories import make_account
+from tests.factories import make_account, make_strict_first_reply_sla
 
 MIN = 60
 
@@ -29,13 +28,7 @@ def clock() -> Iterator[None]:
 @pytest.fixture
 def first_reply_sla(mona: User) -> SlaPolicy:
     """24x7 clocks; first reply within 30 minutes for every priority, on every tier."""
-    policy = sla_policy_create(by=mona, name="Strict", now=NOW, metrics={
-        "first_reply": {"targets": {p: 30 * MIN for p in ("p1", "p2", "p3", "p4")},
-                        "business_hours": False},
-    })  # fmt: skip
-    for tier in ("strategic", "enterprise", "standard"):
-        tier_sla_set(by=mona, tier=tier, policy=policy, calendar=None, now=NOW)
-    return policy
+    return make_strict_first_reply_sla(by=mona, now=NOW)
 
 
 @pytest.fixture

@@ -19,11 +19,8 @@ from kontosjef.attention.services import (
 )
 from kontosjef.cases.services import (
     case_change_status,
-    case_reply,
-    sla_policy_create,
-    tier_sla_set,
 )
-from tests.factories import make_case, make_user
+from tests.factories import make_answered_case, make_case, make_strict_first_reply_sla, make_user
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 MIN = 60
@@ -31,22 +28,13 @@ MIN = 60
 
 @pytest.fixture
 def strict_sla(mona):
-    """24x7 clocks; first reply within 30 minutes for every priority, on every tier."""
-    policy = sla_policy_create(by=mona, name="Strict", now=NOW, metrics={
-        "first_reply": {"targets": {p: 30 * MIN for p in ("p1", "p2", "p3", "p4")},
-                        "business_hours": False},
-    })  # fmt: skip
-    for tier in ("strategic", "enterprise", "standard"):
-        tier_sla_set(by=mona, tier=tier, policy=policy, calendar=None, now=NOW)
-    return policy
+    return make_strict_first_reply_sla(by=mona, now=NOW)
 
 
 def answered_case(account, contact, by, opened, minutes):
-    case = make_case(account=account, by=by, requester=contact, opened_by_customer=True,
-                     now=opened)  # fmt: skip
-    case_reply(case=case, by=by, body="Hello", now=opened + timedelta(minutes=minutes),
-               expected_version=case.version)  # fmt: skip
-    return case
+    return make_answered_case(
+        account=account, contact=contact, by=by, opened=opened, minutes=minutes
+    )
 
 
 def frt_item(account):
