@@ -152,6 +152,9 @@ def test_it_dismisses_with_a_reason(client, items, alice, acme, headers):
     )
     if headers:
         assert response.status_code == 200 and "Dismissed" in response.content.decode()
+        # The navigation's count follows in place: Alice's only item is gone.
+        html = response.content.decode()
+        assert '<span class="count" id="nav-inbox-count" hx-swap-oob="true" hidden>0' in html
     else:
         assert response.status_code == 302
     # A dismissed item leaves the inbox.
