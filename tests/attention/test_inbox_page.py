@@ -299,6 +299,6 @@ def test_it_lists_items_in_a_constant_number_of_queries(
     assert total >= n
     client.force_login(alice)
     # session, user, count, page of items, evidence cases, navigation count
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = client.get(reverse("attention_inbox"))
     assert len(response.context["items"]) == min(total, 25)

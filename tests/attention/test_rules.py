@@ -48,7 +48,9 @@ def test_it_raises_one_item_for_an_unmet_expectation_and_keeps_it_unique(
         answered_case(acme, acme_contact, mona, NOW - timedelta(days=10 - day), 90)
     run = health_refresh(now=NOW)
     item = frt_item(acme).get()
-    assert run.opened == [item]
+    # The cases are answered but still open after a week: the backlog age is unmet too.
+    assert [i for i in run.opened if i.key == item.key] == [item]
+    assert {i.key for i in run.opened} == {item.key, "expectation:backlog_age_max"}
     assert (item.state, item.owner, item.queue) == ("open", alice, "tam")
     assert (item.value, item.threshold, item.window_days) == (0.0, 0.90, 30)
     assert len(item.evidence["cases"]) == 4
@@ -148,11 +150,12 @@ def test_it_flags_an_sla_breach_on_a_strategic_account(strict_sla, globex, globe
     assert item.state == "resolved"
 
 
-def test_it_keeps_quiet_accounts_healthy(strict_sla, acme):
+def test_it_gives_a_quiet_account_no_score_rather_than_a_perfect_one(strict_sla, acme):
     result = health_refresh(now=NOW)
     assert result.opened == []
     snapshot = Account.objects.get(pk=acme.pk).health_snapshots.get()
-    assert snapshot.score == 100.0
+    assert snapshot.score is None
+    assert all(not d["has_data"] for d in snapshot.details.values())
 
 
 def test_it_notifies_the_tam_of_a_new_item_once(strict_sla, acme, acme_contact, mona, alice):

@@ -8,7 +8,6 @@ from django.urls import reverse
 
 from kontosjef.accounts.models import Expectation
 from kontosjef.accounts.services import account_create, expectation_update
-from kontosjef.attention.services import health_refresh
 from kontosjef.audit.models import AuditEntry
 from tests.configuration.conftest import NOW, SET_UP
 from tests.pages import assert_no_inline_script
@@ -29,12 +28,12 @@ def test_it_lists_each_tiers_expectations_in_their_units(client, mona):
     assert all(row["expectation"].tier == "standard" for row in only.context["rows"])
 
 
-def test_it_changes_a_tiers_threshold_and_the_rule_it_shares(client, mona):
+def test_it_changes_one_tiers_expectation_and_leaves_the_other_tiers_alone(client, mona):
     client.force_login(mona)
     enterprise = frt("enterprise")
     url = reverse("configuration_expectation", args=[enterprise.pk])
     page = client.get(url).content.decode()
-    assert "are shared with 2 other tiers and accounts" in page
+    assert "This changes this tier only" in page
     data = {"threshold": "92.5", "window_days": "7", "severity": "warning", "weight": "2",
             "is_active": "on"}  # fmt: skip
     response = client.post(url, data)
@@ -42,14 +41,33 @@ def test_it_changes_a_tiers_threshold_and_the_rule_it_shares(client, mona):
     enterprise.refresh_from_db()
     assert (enterprise.threshold, enterprise.window_days) == (0.925, 7)
     assert (enterprise.severity, enterprise.weight, enterprise.is_active) == ("warning", 2, True)
-    strategic = frt("strategic")
-    assert strategic.threshold == 0.95  # its own threshold stays
-    assert (strategic.window_days, strategic.severity, strategic.weight) == (7, "warning", 2)
+    for tier in ("strategic", "standard"):
+        other = frt(tier)
+        assert (other.window_days, other.severity, other.weight) == (30, "critical", 3.0), tier
+    assert frt("strategic").threshold == 0.95
     entry = AuditEntry.objects.get(action="expectation.update")
     assert entry.actor == mona and entry.before["threshold"] == 0.9
-    assert entry.after["threshold"] == 0.925 and strategic.pk in entry.after["also_changed"]
-    # The health engine still gets one rule per expectation.
-    health_refresh(now=NOW)
+    assert entry.after["threshold"] == 0.925 and "also_changed" not in entry.after
+
+
+def test_it_evaluates_each_tier_with_its_own_rule(mona):
+    from kontosjef.accounts.health import health_compute
+
+    enterprise = frt("enterprise")
+    expectation_update(expectation=enterprise, by=mona, now=NOW, threshold=0.9, window_days=7,
+                       severity="warning", weight=2.0, is_active=True)  # fmt: skip
+    big = account_create(by=mona, name="Big AS", tier="enterprise", country="NO", now=NOW)
+    top = account_create(by=mona, name="Top AS", tier="strategic", country="NO", now=NOW)
+    result = health_compute(now=NOW)
+    columns = [j for j, code in enumerate(result.codes) if code == "frt_attainment_30d"]
+    assert len(columns) == 2  # one rule per tier that differs
+    rules = {}
+    for account in (big, top):
+        i = result.index(account.pk)
+        (j,) = [j for j in columns if result.evaluation.applies[i, j]]
+        rules[account.tier] = result.evaluation.expectations[j]
+    assert (rules["enterprise"].window_days, rules["enterprise"].severity) == (7, "warning")
+    assert (rules["strategic"].window_days, rules["strategic"].severity) == (30, "critical")
 
 
 def test_it_switches_a_tiers_expectation_off(client, mona):

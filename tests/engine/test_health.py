@@ -283,7 +283,7 @@ def test_it_computes_the_standard_windows_ending_now() -> None:
 
 
 def test_it_names_every_kpi_as_a_table_field() -> None:
-    table_fields = [f.name for f in fields(KpiTable)][2:]
+    table_fields = [f.name for f in fields(KpiTable)][2:-1]  # window bounds first, samples last
     assert table_fields == [k.value for k in Kpi] == list(KpiTable.names)
 
 
@@ -359,17 +359,26 @@ def _naive_kpis(
                 elif not y["is_cancelled"][i]:
                     met += 1
             out[f"{key}_attainment"].append(ratio(met, met + late))
-        for p in range(4):
-            out[f"breaches_p{p + 1}"].append(
-                sum(
-                    1
-                    for i in range(len(cycles))
-                    if y["account"][i] == a
-                    and y["priority"][i] == p
-                    and y["breached"][i]
-                    and inside(y["breached_at"][i])
-                )
+        # Breach counts need an SLA clock that ran in the window (open, or stopped in or after it).
+        ran = any(
+            y["account"][i] == a
+            and (
+                y["stop_at"][i] == NAT
+                or y["stop_at"][i] >= ws
+                or (y["breached"][i] and inside(y["breached_at"][i]))
             )
+            for i in range(len(cycles))
+        )
+        for p in range(4):
+            count = sum(
+                1
+                for i in range(len(cycles))
+                if y["account"][i] == a
+                and y["priority"][i] == p
+                and y["breached"][i]
+                and inside(y["breached_at"][i])
+            )
+            out[f"breaches_p{p + 1}"].append(count if ran else float("nan"))
         backlog, ages, p1_ages, ttr, reopened, n_solved = 0, [], [], [], 0, 0
         opened, handoffs, with_requester, requesters = 0, 0, 0, set()
         for i in range(len(cases)):
@@ -498,7 +507,7 @@ def _one_kpi_table(kpi: str, values: Sequence[float], window_days: int = 30) -> 
     """A KPI table with ``kpi`` set to ``values`` and NaN (or 0) elsewhere."""
     n = len(values)
     cols: dict[str, Any] = {}
-    for f in fields(KpiTable)[2:]:
+    for f in fields(KpiTable)[2:-1]:
         integer = f.name.startswith(("breaches", "backlog_count", "case_count"))
         cols[f.name] = np.zeros(n, np.int64) if integer else np.full(n, np.nan)
     cols[kpi] = np.asarray(values, dtype=cols[kpi].dtype)
@@ -665,26 +674,79 @@ def _evaluation(applies: Any, shortfall: Any, exps: Sequence[Expectation]) -> Ev
     return Evaluation(tuple(exps), nan, nan, applies, applies, shortfall == 0, shortfall)
 
 
+NO_FLOORS = HealthConfig(miss_floors={"info": 0, "warning": 0, "critical": 0})
+
+
 def test_it_scores_health_from_weighted_shortfalls() -> None:
     exps = [
         Expectation("frt", Kpi.FRT_ATTAINMENT, ">=", 0.95, 30, "critical", 3.0),  # 3 · 2 = 6
         Expectation("ttr", Kpi.TTR_MEDIAN, "<=", 8 * HOUR, 30, "warning", 1.0),  # 1 · 1 = 1
         Expectation("nps", Kpi.NPS, ">=", 30, 90, "info", 4.0),  # 4 · 0.25 = 1
     ]
-    scores = health_scores(_evaluation([[1, 1, 1], [1, 1, 0]], [[0.5, 1.0, 0.0], [0, 1, 0]], exps))
+    evaluation = _evaluation([[1, 1, 1], [1, 1, 0]], [[0.5, 1.0, 0.0], [0, 1, 0]], exps)
+    scores = health_scores(evaluation, NO_FLOORS)
     # Account 0: stakes 75, 12.5, 12.5; loses 37.5 + 12.5. Account 1: stakes 6/7 and 1/7 of 100.
     assert scores.points_at_stake[0].tolist() == [75.0, 12.5, 12.5]
     assert scores.points_lost[0].tolist() == [37.5, 12.5, 0.0]
     assert scores.score[0] == 50.0
     assert scores.score[1] == pytest.approx(600 / 7)
     assert scores.expectation_ids == ("frt", "ttr", "nps")
+    assert scores.measured.tolist() == [3, 2]
 
 
-def test_it_scores_zero_when_everything_fails_completely_and_100_when_nothing_applies() -> None:
+def test_it_makes_a_wide_miss_cost_at_least_its_severity_floor() -> None:
+    exps = [
+        Expectation("frt", Kpi.FRT_ATTAINMENT, ">=", 0.95, 30, "critical", 3.0),  # s = 6
+        Expectation("ttr", Kpi.TTR_MEDIAN, "<=", 8 * HOUR, 30, "warning", 1.0),  # s = 1
+        Expectation("nps", Kpi.NPS, ">=", 30, 90, "info", 4.0),  # s = 1
+    ]
+    # Account 0 misses the warning completely: its stake is 12.5 points, its floor 50.
+    # Account 1 misses the critical one by half: stake 75 × 0.5 beats the floor 75 × 0.5? Equal.
+    # Account 2 misses the info one by half: max(12.5, 10) × 0.5.
+    evaluation = _evaluation(
+        [[1, 1, 1], [1, 1, 1], [1, 1, 1]], [[0, 1, 0], [0.5, 0, 0], [0, 0, 0.5]], exps
+    )
+    scores = health_scores(evaluation)
+    assert scores.points_lost[0].tolist() == [0.0, 50.0, 0.0]
+    assert scores.points_lost[1].tolist() == [37.5, 0.0, 0.0]
+    assert scores.points_lost[2].tolist() == [0.0, 0.0, 6.25]
+    assert scores.score.tolist() == [50.0, 62.5, 93.75]
+
+
+def test_it_scales_losses_down_together_when_they_pass_100() -> None:
+    exps = [Expectation(f"e{i}", Kpi.CSAT, ">=", 4.0, 30, "critical") for i in range(3)]
+    scores = health_scores(_evaluation([[1, 1, 1]], [[1.0, 1.0, 0.5]], exps))
+    # Each would cost 75, 75 and 37.5 points: 187.5 in all, scaled to 100.
+    assert scores.score[0] == 0.0
+    np.testing.assert_allclose(scores.points_lost[0], [40.0, 40.0, 20.0])
+
+
+def test_it_leaves_expectations_without_data_out_of_the_score() -> None:
+    exps = [
+        Expectation("frt", Kpi.FRT_ATTAINMENT, ">=", 0.95, 30, "critical", 3.0),
+        Expectation("csat", Kpi.CSAT, ">=", 4.0, 90, "warning", 2.0),
+    ]
+    applies = np.array([[True, True], [True, True]])
+    has_data = np.array([[True, False], [False, False]])
+    shortfall = np.array([[0.0, 0.0], [0.0, 0.0]])
+    nan = np.full(applies.shape, np.nan)
+    evaluation = Evaluation(tuple(exps), nan, nan, applies, has_data, shortfall == 0, shortfall)
+    scores = health_scores(evaluation)
+    # Account 0: only first reply is measured, and it carries all 100 points.
+    assert scores.points_at_stake[0].tolist() == [100.0, 0.0]
+    assert scores.score[0] == 100.0
+    # Account 1: nothing measured, so no score at all (not a perfect one).
+    assert np.isnan(scores.score[1])
+    assert scores.points_lost[1].tolist() == [0.0, 0.0]
+    assert scores.measured.tolist() == [1, 0]
+
+
+def test_it_scores_zero_when_everything_fails_completely_and_none_when_nothing_applies() -> None:
     exps = [Expectation(f"e{i}", Kpi.CSAT, ">=", 4.0, 30, sev) for i, sev in
             enumerate(("info", "warning", "critical"))]  # fmt: skip
     scores = health_scores(_evaluation([[1, 1, 1], [0, 0, 0]], [[1, 1, 1], [0, 0, 0]], exps))
-    assert scores.score.tolist() == [0.0, 100.0]
+    assert scores.score[0] == 0.0
+    assert np.isnan(scores.score[1])
     assert scores.points_lost[1].tolist() == [0.0, 0.0, 0.0]
 
 
@@ -694,13 +756,20 @@ def test_it_takes_weights_and_severity_factors_from_the_config() -> None:
         Expectation("b", Kpi.NPS, ">=", 30, 30, "critical", 1.0),
     ]
     evaluation = _evaluation([[1, 1]], [[1.0, 0.0]], exps)
-    assert health_scores(evaluation).score[0] == pytest.approx(100 * 2 / 3)
-    config = HealthConfig(severity_factors={"info": 0, "warning": 1, "critical": 1})
+    assert health_scores(evaluation, NO_FLOORS).score[0] == pytest.approx(100 * 2 / 3)
+    assert health_scores(evaluation).score[0] == 50.0
+    config = HealthConfig(
+        severity_factors={"info": 0, "warning": 1, "critical": 1}, miss_floors=NO_FLOORS.miss_floors
+    )
     assert health_scores(evaluation, config).score[0] == 50.0
     config = HealthConfig(weights={"a": 0.0})
     assert health_scores(evaluation, config).score[0] == 100.0
     with pytest.raises(ValueError, match="severity_factors"):
         HealthConfig(severity_factors={"warning": 1.0})
+    with pytest.raises(ValueError, match="miss_floors"):
+        HealthConfig(miss_floors={"warning": 1.0})
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        HealthConfig(miss_floors={"info": 1, "warning": 1, "critical": 101})
 
 
 @settings(max_examples=60, deadline=None)
@@ -716,11 +785,18 @@ def test_it_keeps_scores_in_bounds_and_explains_every_lost_point(seed: int) -> N
     applies = rng.random((n_acc, n_exp)) < 0.7
     shortfall = np.where(rng.random((n_acc, n_exp)) < 0.3, 1.0, rng.random((n_acc, n_exp)))
     scores = health_scores(_evaluation(applies, shortfall, exps))
-    assert ((scores.score >= 0) & (scores.score <= 100)).all()
-    np.testing.assert_allclose(scores.points_lost.sum(axis=1), 100 - scores.score, atol=1e-9)
+    scored = ~np.isnan(scores.score)
+    assert ((scores.score[scored] >= 0) & (scores.score[scored] <= 100)).all()
+    np.testing.assert_allclose(
+        scores.points_lost.sum(axis=1)[scored], 100 - scores.score[scored], atol=1e-9
+    )
+    assert (scores.points_lost[~scored] == 0).all()
     stake = scores.points_at_stake.sum(axis=1)
     assert (np.isclose(stake, 100) | np.isclose(stake, 0)).all()
     assert (scores.points_lost[~applies] == 0).all()
+    # No score exactly where nothing measured carries weight.
+    weight = np.array([e.weight for e in exps])
+    assert (scored == ((applies * weight).sum(axis=1) > 0)).all()
 
 
 def test_it_scores_accounts_end_to_end_with_the_default_expectations() -> None:
@@ -739,9 +815,12 @@ def test_it_scores_accounts_end_to_end_with_the_default_expectations() -> None:
     assert not evaluation.met[0, ids.index("frt_attainment_30d")]
     assert not evaluation.met[0, ids.index("p1_breaches_30d")]
     assert evaluation.met[1].all()
-    assert 0 < scores.score[0] < 100 and scores.score[1] == 100.0
+    # The quiet account had no SLA clock and no case: nothing measured, so no score.
+    assert not evaluation.has_data[1].any()
+    # Half the P1 cases late on a strategic account misses two critical standards widely.
+    assert 0 <= scores.score[0] < 65 and np.isnan(scores.score[1])
     lost = dict(zip(ids, scores.points_lost[0], strict=True))
-    assert lost["frt_attainment_30d"] == scores.points_at_stake[0, ids.index("frt_attainment_30d")]
+    assert lost["frt_attainment_30d"] > 0 and lost["p1_breaches_30d"] > 0
     assert sum(lost.values()) == pytest.approx(100 - scores.score[0])
 
 
@@ -780,6 +859,41 @@ def test_it_matches_the_worked_example_in_the_docs() -> None:
     tables = {d: _one_kpi_table(Kpi.FRT_ATTAINMENT, [0.85], d) for d in STANDARD_WINDOWS}
     scores = health_scores(evaluate_expectations(tables, plan))
     frt = list(plan.ids).index("frt_attainment_30d")
-    assert scores.points_at_stake[0, frt] == pytest.approx(100 * 6 / 24.25)
-    assert scores.points_lost[0, frt] == pytest.approx(50 * 6 / 24.25)
-    assert scores.score[0] == pytest.approx(87.63, abs=0.01)
+    # First-reply attainment and the P1 breach count (0, met) have data: s = 6 each, so first
+    # reply has 50 points at stake. The shortfall 0.10 / 0.20 = 0.5 costs max(50, 75) × 0.5.
+    assert scores.points_at_stake[0, frt] == pytest.approx(50.0)
+    assert scores.points_lost[0, frt] == pytest.approx(37.5)
+    assert scores.score[0] == pytest.approx(62.5)
+
+
+def test_it_weighs_a_miss_on_few_cases_by_its_credibility() -> None:
+    # One late first reply out of 4 (75 %) and 25 late out of 100 (75 %): the same miss, but only
+    # the second is certain enough to count nearly in full: n / (n + 5).
+    cycles = make_cycles(
+        *[{"stop_at": T0 + DAY, "breached": k == 0, "breached_at": T0 if k == 0 else NAT}
+          for k in range(4)],
+        *[{"account": 1, "stop_at": T0 + DAY, "breached": k < 25,
+           "breached_at": T0 if k < 25 else NAT} for k in range(100)],
+    )  # fmt: skip
+    table = kpis(cycles=cycles, n_accounts=2)
+    assert table.samples["frt_attainment"].tolist() == [4, 100]
+    exp = Expectation("frt", Kpi.FRT_ATTAINMENT, ">=", 0.95, 30, "critical", 3.0, 0.20)
+    plan = AccountExpectations.uniform([exp], 2)
+    evaluation = evaluate_expectations({30: table}, plan)
+    assert evaluation.samples is not None and evaluation.samples[:, 0].tolist() == [4, 100]
+    assert evaluation.shortfall[:, 0].tolist() == pytest.approx([4 / 9, 100 / 105])
+    raw = evaluate_expectations({30: table}, plan, credibility=0)
+    assert raw.shortfall[:, 0].tolist() == pytest.approx([1.0, 1.0])
+    assert not evaluation.met[:, 0].any()
+    with pytest.raises(ValueError, match="credibility"):
+        evaluate_expectations({30: table}, plan, credibility=-1)
+
+
+def test_it_counts_facts_in_full_whatever_the_sample() -> None:
+    cases = make_cases({"backlog_age_business_s": 200 * HOUR})
+    exp = Expectation("age", Kpi.BACKLOG_AGE_MAX, "<=", 100 * HOUR, 7, "warning")
+    evaluation = evaluate_expectations(
+        {7: kpis(cases=cases)}, AccountExpectations.uniform([exp], 1)
+    )
+    assert evaluation.shortfall[0, 0] == 1.0
+    assert evaluation.samples is not None and evaluation.samples[0, 0] == -1

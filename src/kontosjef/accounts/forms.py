@@ -33,6 +33,15 @@ class PortfolioFilterForm(forms.Form):
         choices=[("", _("Any health")), *queries.HEALTH_BAND_LABELS.items()],
     )
     items = forms.BooleanField(label=_("Only with open items"), required=False)
+    trend = forms.TypedChoiceField(
+        label=_("Trend over"),
+        required=False,
+        coerce=int,
+        choices=[(30, _("30 days")), (90, _("90 days")), (365, _("365 days"))],
+    )
+    as_of = forms.DateField(
+        label=_("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     sort = forms.ChoiceField(
         required=False,
         choices=[(s, s) for key in queries.PORTFOLIO_SORTS for s in (key, f"-{key}")],
@@ -71,4 +80,5 @@ class PortfolioFilterForm(forms.Form):
             has_items=bool(data.get("items")),
             search=(data.get("q") or "").strip(),
             sort=self.ordering,
+            trend_days=data.get("trend") or queries.TREND_WINDOWS[0],
         )

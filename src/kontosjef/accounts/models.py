@@ -338,8 +338,9 @@ class KpiSnapshot(models.Model):
 
 
 class HealthSnapshot(models.Model):
-    """One account's health on `on`: the score, the points each expectation cost, and how each
-    expectation was met (value, threshold, met, has data)."""
+    """One account's health on `on`: the score (None without data), its trends over 30, 90 and
+    365 days, the points each expectation cost, and how each expectation was met (value,
+    threshold, met, has data)."""
 
     account = models.ForeignKey(
         Account,
@@ -348,8 +349,11 @@ class HealthSnapshot(models.Model):
         related_name="health_snapshots",
     )
     on = models.DateField(_("day"))
-    score = models.FloatField(_("score"))
+    # No score when no expectation had data: "no data" is not "perfect".
+    score = models.FloatField(_("score"), null=True, blank=True)
     trend = models.FloatField(_("trend (points per day)"), null=True, blank=True)
+    trend_90 = models.FloatField(_("trend over 90 days (points per day)"), null=True, blank=True)
+    trend_365 = models.FloatField(_("trend over 365 days (points per day)"), null=True, blank=True)
     points_lost = models.JSONField(_("points lost"), default=dict)
     details = models.JSONField(_("expectations"), default=dict)
     computed_at = models.DateTimeField(_("computed at"))

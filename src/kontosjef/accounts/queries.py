@@ -26,7 +26,17 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kontosjef.accounts.health import HEALTHY_FROM, WATCH_FROM, WINDOWS, health_band
+from kontosjef.accounts.health import (
+    HEALTHY_FROM,
+    TREND_WINDOWS,
+    WATCH_FROM,
+    WINDOWS,
+    data_as_of,
+    end_of_day,
+    health_band,
+    last_activity,
+    snapshot_day,
+)
 from kontosjef.accounts.models import (
     Account,
     AccountQuerySet,
@@ -50,15 +60,68 @@ from kontosjef.people import access
 from kontosjef.people.models import Department, User
 from kontosjef.people.services import INTEGRATION_SOURCE
 
+# As of when ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The instant a page's figures are as of: now, the end of a day the reader chose, or the end
+    of the data's last day of activity when the data stopped long ago (`health.data_as_of`)."""
+
+    instant: datetime
+    is_now: bool
+    chosen: bool
+    last_activity: datetime | None
+
+    @property
+    def day(self) -> date:
+        return snapshot_day(self.instant)
+
+    @property
+    def is_data_end(self) -> bool:
+        """Figures as of the data's last day because nothing happened since."""
+        return not self.is_now and not self.chosen
+
+
+def resolve_as_of(*, day: date | None, now: datetime) -> AsOf:
+    """The as-of instant for a page: the end of `day` if given (never after now), else now or
+    the end of the data's last day of activity, whichever `data_as_of` picks."""
+    last = last_activity()
+    if day is not None and day < now.date():
+        return AsOf(instant=end_of_day(day), is_now=False, chosen=True, last_activity=last)
+    if day is not None:
+        return AsOf(instant=now, is_now=True, chosen=True, last_activity=last)
+    instant = data_as_of(now, last=last)
+    return AsOf(instant=instant, is_now=instant == now, chosen=False, last_activity=last)
+
+
 # Portfolio ---------------------------------------------------------------------------------------
 
 PORTFOLIO_PAGE_SIZE = 50
 SPARKLINE_DAYS = 30
 # The SLA columns read this window of the latest KpiSnapshot (the 30-day expectations' window).
 ATTAINMENT_WINDOW_DAYS = 30
-# A health trend (points per day, from the latest HealthSnapshot) within ±this is flat:
-# 0.1 points a day is 3 points over the 30-day trend window.
-TREND_FLAT_WITHIN = 0.1
+# A health trend (points per day) that moves the score by less than this over its window is
+# flat: 0.1 points a day over 30 days, 0.03 over 90, less than 0.01 over a year.
+TREND_FLAT_POINTS = 3.0
+
+
+def trend_direction(trend: float | None, days: int) -> str:
+    """up, down or flat (also without a trend) for a slope over `days` days."""
+    if trend is None or abs(trend) * days < TREND_FLAT_POINTS:
+        return "flat"
+    return "up" if trend > 0 else "down"
+
+
+def trend_text(trend: float | None) -> str:
+    """A trend in points per day, signed and localised ("+0.4", "−1.25"), or ""."""
+    if trend is None:
+        return ""
+    sign = "+" if trend > 0 else "−" if trend < 0 else ""
+    digits = 1 if abs(trend) >= 0.1 else 2
+    return sign + formats.number_format(abs(trend), digits)
+
+
 # Sort key → (annotation, descending on the first click). A first click shows the worst first:
 # low health, a falling trend, many items, low attainment, a big backlog, the oldest contact.
 PORTFOLIO_SORTS: dict[str, tuple[str, bool]] = {
@@ -89,6 +152,7 @@ class PortfolioFilter:
     has_items: bool = False
     search: str = ""
     sort: str = DEFAULT_PORTFOLIO_SORT
+    trend_days: int = TREND_WINDOWS[0]
 
 
 def _count(qs: QuerySet[Any]) -> Coalesce:
@@ -98,20 +162,25 @@ def _count(qs: QuerySet[Any]) -> Coalesce:
     )
 
 
-def _kpi(name: str) -> Subquery:
+TREND_FIELDS = {30: "trend", 90: "trend_90", 365: "trend_365"}
+
+
+def _kpi(name: str, day: date) -> Subquery:
     latest = KpiSnapshot.objects.filter(
-        account=OuterRef("pk"), window_days=ATTAINMENT_WINDOW_DAYS
+        account=OuterRef("pk"), window_days=ATTAINMENT_WINDOW_DAYS, on__lte=day
     ).order_by("-on")
     # SQLite's KT gives the text "null" for a JSON null (no data), PostgreSQL's gives NULL.
     value = NullIf(KT(f"values__{name}"), Value("null"))
     return Subquery(latest.annotate(v=Cast(value, FloatField())).values("v")[:1])
 
 
-def portfolio_accounts(user: User, f: PortfolioFilter, *, now: datetime) -> AccountQuerySet:
-    """The portfolio's accounts, filtered and sorted, each annotated with its latest health score
-    and trend, active attention items, first-reply and resolution attainment over 30 days (latest
-    KPI snapshot), open cases and last contact: the newest public event on any of its cases (a
-    public reply from either side, or a case the customer opened with a message)."""
+def portfolio_accounts(user: User, f: PortfolioFilter, *, as_of: AsOf) -> AccountQuerySet:
+    """The portfolio's accounts, filtered and sorted, each annotated with its health score and
+    trend (`f.trend_days`) of the latest snapshot up to the as-of day, active attention items,
+    first-reply and resolution attainment over 30 days (same snapshot day), open cases (now, or
+    at the as-of day from its snapshot) and last contact: the newest public event on any of its
+    cases (a public reply from either side, or a case the customer opened with a message)."""
+    now, day = as_of.instant, as_of.day
     qs = access.readable_accounts(user)
     if f.tam is not None:
         qs = qs.in_portfolio_of(f.tam)
@@ -121,14 +190,22 @@ def portfolio_accounts(user: User, f: PortfolioFilter, *, now: datetime) -> Acco
         qs = qs.filter(tier=f.tier)
     if f.search:
         qs = qs.filter(name__icontains=f.search)
-    latest_health = HealthSnapshot.objects.filter(account=OuterRef("pk")).order_by("-on")
+    latest_health = HealthSnapshot.objects.filter(account=OuterRef("pk"), on__lte=day).order_by(
+        "-on"
+    )
+    trend = TREND_FIELDS.get(f.trend_days, "trend")
+    open_cases = (
+        _count(Case.objects.open().filter(account=OuterRef("pk")))
+        if as_of.is_now
+        else Coalesce(_kpi("backlog_count", day), Value(0.0))
+    )
     qs = qs.annotate(
         health=Subquery(latest_health.values("score")[:1]),
-        trend=Subquery(latest_health.values("trend")[:1]),
+        trend=Subquery(latest_health.values(trend)[:1]),
         open_items=_count(AttentionItem.objects.active().filter(account=OuterRef("pk"))),
-        open_cases=_count(Case.objects.open().filter(account=OuterRef("pk"))),
-        frt_attainment=_kpi("frt_attainment"),
-        trt_attainment=_kpi("trt_attainment"),
+        open_cases=open_cases,
+        frt_attainment=_kpi("frt_attainment", day),
+        trt_attainment=_kpi("trt_attainment", day),
     )
     if f.band == "healthy":
         qs = qs.filter(health__gte=HEALTHY_FROM)
@@ -166,7 +243,7 @@ def _last_contact(now: datetime) -> Coalesce:
     accounts, and looking there first reads a fraction of the events; only accounts without
     recent contact fall back to all their cases. The answer is the same either way."""
     public = (
-        CaseEvent.objects.filter(case__account=OuterRef("pk"), is_public=True)
+        CaseEvent.objects.filter(case__account=OuterRef("pk"), is_public=True, at__lt=now)
         .order_by()
         .values("case__account")
         .annotate(at=Max("at"))
@@ -236,6 +313,7 @@ class PortfolioRow:
     history: list[float | None]
     last_contact_at: datetime | None
     now: datetime
+    trend_days: int = TREND_WINDOWS[0]
 
     @property
     def score(self) -> int | None:
@@ -253,19 +331,12 @@ class PortfolioRow:
     @property
     def trend_direction(self) -> str:
         """up, down or flat (also when the account has no trend yet)."""
-        trend = getattr(self.account, "trend", None)
-        if trend is None or abs(trend) < TREND_FLAT_WITHIN:
-            return "flat"
-        return "up" if trend > 0 else "down"
+        return trend_direction(getattr(self.account, "trend", None), self.trend_days)
 
     @property
     def trend_points(self) -> str:
         """The trend in points per day, signed and localised ("+0.4", "−1.2"), or ""."""
-        trend = getattr(self.account, "trend", None)
-        if trend is None:
-            return ""
-        sign = "+" if trend > 0 else "−" if trend < 0 else ""
-        return sign + formats.number_format(abs(trend), 1)
+        return trend_text(getattr(self.account, "trend", None))
 
     @property
     def since_last_contact(self) -> str:
@@ -275,11 +346,14 @@ class PortfolioRow:
         return _("%(time)s ago") % {"time": timesince(self.last_contact_at, self.now, depth=1)}
 
 
-def portfolio_rows(accounts: Sequence[Account], *, now: datetime) -> list[PortfolioRow]:
+def portfolio_rows(
+    accounts: Sequence[Account], *, now: datetime, trend_days: int = TREND_WINDOWS[0]
+) -> list[PortfolioRow]:
     """A page of `portfolio_accounts` with each account's health history over the
-    SPARKLINE_DAYS days up to `now` and its last contact (two queries)."""
+    SPARKLINE_DAYS days up to `now` (the as-of instant) and its last contact before it (two
+    queries)."""
     ids = [a.pk for a in accounts]
-    history = portfolio_health_history(ids, today=now.date())
+    history = portfolio_health_history(ids, today=snapshot_day(now))
     contact = dict(
         Account.objects.filter(pk__in=ids)
         .annotate(at=_last_contact(now))
@@ -287,7 +361,13 @@ def portfolio_rows(accounts: Sequence[Account], *, now: datetime) -> list[Portfo
         .values_list("pk", "at")
     )
     return [
-        PortfolioRow(account=a, history=history[a.pk], last_contact_at=contact.get(a.pk), now=now)
+        PortfolioRow(
+            account=a,
+            history=history[a.pk],
+            last_contact_at=contact.get(a.pk),
+            now=now,
+            trend_days=trend_days,
+        )
         for a in accounts
     ]
 
@@ -326,7 +406,8 @@ KPI_LABELS: dict[str, tuple[Promise, str]] = {
 }
 COMPARATOR_SIGNS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
 ATTAINMENT_KPIS = ("frt_attainment", "nrt_attainment", "trt_attainment")
-HISTORY_DAYS = 90
+HISTORY_DAYS = 365
+CASE_MIX_DAYS = 90
 TIMELINE_PAGE_SIZE = 25
 OPEN_CASES_PAGE_SIZE = 25
 CLOSED_CASES_PAGE_SIZE = 10
@@ -425,6 +506,7 @@ class Contribution:
     has_data: bool
     points_lost: float
     points_at_stake: float
+    samples: int | None = None  # how many cycles, cases or answers the value rests on
 
     @property
     def value_text(self) -> str:
@@ -433,6 +515,20 @@ class Contribution:
     @property
     def threshold_text(self) -> str:
         return kpi_text(self.kpi, self.threshold)
+
+
+@dataclass(frozen=True)
+class Trend:
+    days: int
+    slope: float | None
+
+    @property
+    def direction(self) -> str:
+        return trend_direction(self.slope, self.days)
+
+    @property
+    def text(self) -> str:
+        return trend_text(self.slope)
 
 
 @dataclass(frozen=True)
@@ -445,26 +541,41 @@ class AccountHealth:
         return round(sum(c.points_lost for c in self.contributions), 2)
 
     @property
+    def measured(self) -> int:
+        """How many expectations had data."""
+        return sum(1 for c in self.contributions if c.has_data)
+
+    @property
+    def trends(self) -> list[Trend]:
+        """The 30-, 90- and 365-day trends of the snapshot."""
+        s = self.snapshot
+        return [Trend(30, s.trend), Trend(90, s.trend_90), Trend(365, s.trend_365)]
+
+    @property
     def trend_direction(self) -> str:
         """up, down or flat (as on the portfolio), "" without a trend."""
-        trend = self.snapshot.trend
-        if trend is None:
+        if self.snapshot.trend is None:
             return ""
-        if abs(trend) <= TREND_FLAT_WITHIN:
-            return "flat"
-        return "up" if trend > 0 else "down"
+        return trend_direction(self.snapshot.trend, TREND_WINDOWS[0])
 
 
 def account_health(
-    account: Account, expectations: dict[str, AccountExpectation]
+    account: Account, expectations: dict[str, AccountExpectation], *, day: date | None = None
 ) -> AccountHealth | None:
-    """The latest health snapshot and each expectation's part in it, costliest first. The
-    points lost add up to 100 − score (up to the snapshot's rounding)."""
-    snapshot = account.health_snapshots.order_by("-on").first()
+    """The latest health snapshot up to `day` (any day without one) and each expectation's part
+    in it, costliest first. The points lost add up to 100 − score (up to the snapshot's
+    rounding). Snapshots older than the retention of details keep only the points lost."""
+    snapshots = account.health_snapshots.order_by("-on")
+    if day is not None:
+        snapshots = snapshots.filter(on__lte=day)
+    snapshot = snapshots.first()
     if snapshot is None:
         return None
     rows = []
-    for code, detail in snapshot.details.items():
+    details = snapshot.details or {
+        code: {"met": False, "has_data": True} for code in snapshot.points_lost
+    }
+    for code, detail in details.items():
         expectation = expectations.get(code)
         kpi = expectation.kpi if expectation is not None else ""
         rows.append(
@@ -479,6 +590,7 @@ def account_health(
                 has_data=bool(detail.get("has_data")),
                 points_lost=float(snapshot.points_lost.get(code, 0.0)),
                 points_at_stake=float(detail.get("at_stake") or 0.0),
+                samples=detail.get("n"),
             )
         )
     rows.sort(key=lambda c: (-c.points_lost, c.is_met, -c.points_at_stake, c.name))
@@ -505,13 +617,19 @@ def account_kpis(
     account: Account,
     expectations: dict[str, AccountExpectation],
     health: AccountHealth | None,
+    *,
+    day: date | None = None,
 ) -> tuple[date | None, list[KpiRow]]:
-    """The latest KPI snapshot day and its rows: every KPI with data or an expectation."""
-    latest = list(account.kpi_snapshots.order_by("-on", "window_days")[: len(WINDOWS)])
+    """The latest KPI snapshot day up to `day` and its rows: every KPI with data or an
+    expectation. Windows older than the retention of details are missing (no data)."""
+    snapshots = account.kpi_snapshots.order_by("-on", "window_days")
+    if day is not None:
+        snapshots = snapshots.filter(on__lte=day)
+    latest = list(snapshots[: len(WINDOWS)])
     on = latest[0].on if latest else None
     by_window = {s.window_days: s.values for s in latest if s.on == on}
     by_kpi = {e.kpi: e for e in expectations.values()}
-    # An expectation without data counts as met for the score, but the table says "no data".
+    # An expectation without data raises nothing and does not count; the table says "no data".
     met = (
         {c.code: c.is_met for c in health.contributions if c.has_data} if health is not None else {}
     )
@@ -543,18 +661,19 @@ class AccountHistory:
 
 
 def account_history(account: Account, *, today: date) -> AccountHistory:
-    """Health score, SLA attainment (30-day windows) and backlog per stored day, last 90 days."""
+    """Health score, SLA attainment (30-day windows) and backlog per stored day, over the year up
+    to `today`."""
     since = today - timedelta(days=HISTORY_DAYS)
     health = [
         {"day": on.isoformat(), "score": score}
-        for on, score in account.health_snapshots.filter(on__gt=since)
+        for on, score in account.health_snapshots.filter(on__gt=since, on__lte=today)
         .order_by("on")
         .values_list("on", "score")
     ]
     attainment: list[dict[str, Any]] = []
     backlog: list[dict[str, Any]] = []
     for on, values in (
-        account.kpi_snapshots.filter(on__gt=since, window_days=30)
+        account.kpi_snapshots.filter(on__gt=since, on__lte=today, window_days=30)
         .order_by("on")
         .values_list("on", "values")
     ):
@@ -573,8 +692,11 @@ def account_history(account: Account, *, today: date) -> AccountHistory:
 def account_case_mix(
     account: Account, *, now: datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Cases opened in the last 90 days by priority (still open or resolved) and by product."""
-    recent = Case.objects.filter(account=account, opened_at__gte=now - timedelta(days=HISTORY_DAYS))
+    """Cases opened in the 90 days before `now` by priority (still open or resolved) and by
+    product."""
+    recent = Case.objects.filter(
+        account=account, opened_at__gte=now - timedelta(days=CASE_MIX_DAYS), opened_at__lt=now
+    )
     counts: dict[tuple[str, bool], int] = {}
     for priority, status, n in (
         recent.values_list("priority", "status").annotate(n=Count("pk")).order_by()

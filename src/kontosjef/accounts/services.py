@@ -258,10 +258,9 @@ def expectation_seed_defaults() -> int:
     return len(rows)
 
 
-# The rule of an expectation (besides its threshold) is one per code: the health engine compares
-# tiers and accounts by threshold only (`engine.health.expectations_for_accounts`).
+# Each tier's expectation is its own rule; an account's override changes only the threshold (and
+# whether it is on) of its tier's rule (`accounts.health` gives each tier's rule its own column).
 EXPECTATION_FIELDS = ["threshold", "window_days", "severity", "weight", "is_active"]
-SHARED_EXPECTATION_FIELDS = ["window_days", "severity", "weight"]
 SHARE_KPIS = {
     "frt_attainment", "nrt_attainment", "pu_attainment", "pau_attainment", "awt_attainment",
     "rwt_attainment", "trt_attainment", "fres_attainment", "reopen_rate",
@@ -294,9 +293,9 @@ def expectation_update(
     weight: float,
     is_active: bool,
 ) -> Expectation:
-    """Change an expectation's threshold (in its KPI's unit) and whether it is on, and the
-    window, severity and weight of its rule, which every expectation with the same code shares:
-    those change on each of them. Managers only. Takes effect at the next health refresh.
+    """Change an expectation's threshold (in its KPI's unit), whether it is on, and its window,
+    severity and weight: this tier's (or account's) row only, never another tier's. Managers
+    only. Takes effect at the next health refresh.
 
     Changing nothing writes nothing.
     """
@@ -325,22 +324,14 @@ def expectation_update(
     except ValidationError:
         expectation.refresh_from_db()
         raise
-    shared = {field: changes[field] for field in SHARED_EXPECTATION_FIELDS}
     with transaction.atomic():
         expectation.save(update_fields=EXPECTATION_FIELDS)
-        siblings = (
-            Expectation.objects.filter(code=expectation.code)
-            .exclude(pk=expectation.pk)
-            .exclude(**shared)
-        )
-        also = sorted(siblings.values_list("pk", flat=True))
-        Expectation.objects.filter(pk__in=also).update(**shared)
         audit_record(
             at=now,
             actor=by,
             action="expectation.update",
             obj=expectation,
             before=before,
-            after={**snapshot(expectation, EXPECTATION_FIELDS), "also_changed": also},
+            after=snapshot(expectation, EXPECTATION_FIELDS),
         )
     return expectation

@@ -27,18 +27,25 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     now = timezone.now()
     form = PortfolioFilterForm(request.GET, user=user)
-    accounts = queries.portfolio_accounts(user, form.portfolio_filter(), now=now)
+    as_of = queries.resolve_as_of(day=form.cleaned_data.get("as_of"), now=now)
+    chosen = form.portfolio_filter()
+    accounts = queries.portfolio_accounts(user, chosen, as_of=as_of)
     page = Paginator(accounts, queries.PORTFOLIO_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "nav": "portfolio",
         "form": form,
         "mine": form.mine,
         "page": page,
-        "rows": queries.portfolio_rows(list(page.object_list), now=now),
+        "rows": queries.portfolio_rows(
+            list(page.object_list), now=as_of.instant, trend_days=chosen.trend_days
+        ),
         "summary": queries.portfolio_summary(accounts),
-        "columns": _portfolio_columns(form.ordering, shows_tam=not form.mine),
+        "columns": _portfolio_columns(
+            form.ordering, shows_tam=not form.mine, trend_days=chosen.trend_days
+        ),
         "sort": form.ordering,
         "now": now,
+        "as_of": as_of,
     }
     fragment = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request"
@@ -49,7 +56,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _portfolio_columns(sort: str, *, shows_tam: bool) -> list[dict[str, Any]]:
+def _portfolio_columns(sort: str, *, shows_tam: bool, trend_days: int) -> list[dict[str, Any]]:
     """The portfolio's column heads: label, CSS class and, for sortable ones, the sort a click
     asks for (the other direction when already sorted by it) and the current aria-sort."""
     heads = [
@@ -57,7 +64,7 @@ def _portfolio_columns(sort: str, *, shows_tam: bool) -> list[dict[str, Any]]:
         (None, _("Tier"), "hide-narrow"),
         *([(None, _("TAM"), "hide-narrow")] if shows_tam else []),
         ("health", _("Health"), "num"),
-        ("trend", _("Trend (30 days)"), "hide-narrow"),
+        ("trend", _("Trend (%(days)s days)") % {"days": trend_days}, "hide-narrow"),
         ("items", _("Open items"), "num"),
         ("attainment", _("First-reply SLA"), "num"),
         ("resolution", _("Resolution SLA"), "num hide-narrow"),
@@ -80,6 +87,16 @@ def _portfolio_columns(sort: str, *, shows_tam: bool) -> list[dict[str, Any]]:
 
 
 # Account page ------------------------------------------------------------------------------------
+
+
+class AsOfForm(forms.Form):
+    """The day a page's figures are as of (empty: now, or the data's last day)."""
+
+    as_of = forms.DateField(
+        label=gettext_lazy("As of"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 class TimelineFilterForm(forms.Form):
@@ -195,13 +212,18 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         context = {"account": account, "now": now, **part(request, user, account)}
         response = render(request, f"accounts/account_detail.html#{partial}", context)
     else:
+        as_of_form = AsOfForm(request.GET)
+        as_of_form.is_valid()
+        as_of = queries.resolve_as_of(day=as_of_form.cleaned_data.get("as_of"), now=now)
         expectations = queries.account_expectations(account)
-        health = queries.account_health(account, expectations)
-        kpis_on, kpis = queries.account_kpis(account, expectations, health)
-        history = queries.account_history(account, today=now.date())
+        health = queries.account_health(account, expectations, day=as_of.day)
+        kpis_on, kpis = queries.account_kpis(account, expectations, health, day=as_of.day)
+        history = queries.account_history(account, today=as_of.day)
         context = {
             "account": account,
             "now": now,
+            "as_of": as_of,
+            "as_of_form": as_of_form,
             "nav": "portfolio",
             "health": health,
             "health_history": [row["score"] for row in history.health],
@@ -210,7 +232,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             "windows": queries.WINDOWS,
             "contacts": queries.account_contacts(account),
             "tam_history": queries.account_tam_history(account),
-            **_charts(account, expectations, history, now),
+            **_charts(account, expectations, history, as_of.instant),
         }
         for _partial, part in ACCOUNT_PARTS.values():
             context.update(part(request, user, account))

@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kontosjef.accounts.models import Account, Expectation
 from kontosjef.attention import services
 from kontosjef.attention.models import AttentionItem, AttentionItemEvent, AttentionItemQuerySet
+from kontosjef.cases.queries import hours_text
 from kontosjef.people import access
 from kontosjef.people.models import User
 from kontosjef.people.services import INTEGRATION_SOURCE
@@ -138,7 +141,15 @@ def with_evidence(items: Sequence[AttentionItem], user: User) -> Sequence[Attent
     severities = dict(Expectation.Severity.choices)
     for item in items:
         ids = [int(c) for c in item.evidence.get("cases", [])]
+        figures = item.evidence.get("figures") or [None] * len(ids)
+        basis = item.evidence.get("basis", "")
+        item.evidence_basis = basis  # type: ignore[attr-defined]
         item.evidence_cases = [cases[c] for c in ids if c in cases]  # type: ignore[attr-defined]
+        item.evidence_rows = [  # type: ignore[attr-defined]
+            (cases[c], evidence_figure(basis, f))
+            for c, f in zip(ids, figures, strict=False)
+            if c in cases
+        ]
         item.evidence_hidden = sum(1 for c in ids if c not in cases)  # type: ignore[attr-defined]
         item.evidence_expectations = [  # type: ignore[attr-defined]
             names.get(code, code)
@@ -150,6 +161,24 @@ def with_evidence(items: Sequence[AttentionItem], user: User) -> Sequence[Attent
         item.comparator_label = comparators.get(item.comparator, item.comparator)  # type: ignore[attr-defined]
         item.severity_label = severities.get(item.severity, item.severity)  # type: ignore[attr-defined]
     return items
+
+
+def evidence_figure(basis: str, figure: float | None) -> str:
+    """What an evidence case's own figure says: its business age or resolution time in hours,
+    how often it was reopened or handed off; "" where the case itself is the evidence."""
+    if figure is None:
+        return ""
+    if basis == "oldest_open":
+        return _("open %(hours)s") % {"hours": hours_text(int(figure))}
+    if basis == "slowest_solved":
+        return _("resolved in %(hours)s") % {"hours": hours_text(int(figure))}
+    if basis == "reopened":
+        n = int(figure)
+        return ngettext("reopened %(n)s time", "reopened %(n)s times", n) % {"n": n}
+    if basis == "most_handoffs":
+        n = int(figure)
+        return ngettext("%(n)s hand-off", "%(n)s hand-offs", n) % {"n": n}
+    return ""
 
 
 def tam_suggestions(*, account: Account, now: datetime) -> list[TamSuggestion]:

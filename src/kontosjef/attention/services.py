@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,8 +19,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from kontosjef.accounts.health import HealthResult
-from kontosjef.accounts.models import Account, Expectation, HealthSnapshot, TamAssignment
+from kontosjef.accounts.health import (
+    HealthResult,
+    data_as_of,
+    end_of_day,
+    health_history,
+    snapshot_day,
+)
+from kontosjef.accounts.models import Account, HealthSnapshot, TamAssignment
 from kontosjef.accounts.services import account_assign_tam
 from kontosjef.attention.models import AttentionItem, AttentionItemEvent
 from kontosjef.audit.services import audit_record
@@ -69,8 +75,6 @@ def _clean(value: float) -> float | None:
 def attention_conditions(result: HealthResult) -> list[Condition]:
     """Every condition that holds at `result.now`."""
     now = result.now
-    names = dict(Expectation.objects.filter(tier__isnull=False).values_list("code", "name"))
-    names.update(Expectation.objects.filter(account__isnull=False).values_list("code", "name"))
     tams = set(TamAssignment.objects.filter(ended_at=None).values_list("account_id", flat=True))
     ev = result.evaluation
     conditions: list[Condition] = []
@@ -80,19 +84,20 @@ def attention_conditions(result: HealthResult) -> list[Condition]:
             if ev.met[i, j] or not ev.has_data[i, j]:
                 continue
             failing.add(account_id)
+            evidence = result.evidence.get((i, j))
             conditions.append(
                 Condition(
                     account_id=account_id,
-                    key=f"expectation:{exp.id}",
+                    key=f"expectation:{result.codes[j]}",
                     kind=Kind.EXPECTATION,
-                    title=names.get(exp.id, exp.id),
+                    title=result.names[j],
                     severity=exp.severity,
                     kpi=exp.kpi,
                     value=_clean(float(ev.value[i, j])),
                     threshold=_clean(float(ev.threshold[i, j])),
                     comparator=exp.comparator,
                     window_days=exp.window_days,
-                    evidence={"cases": result.evidence.get(account_id, [])},
+                    evidence=evidence.as_json() if evidence is not None else {},
                 )  # fmt: skip
             )
     for account_id in sorted(failing - tams):
@@ -121,7 +126,7 @@ def _health_drops(result: HealthResult) -> list[Condition]:
     for i, account_id in enumerate(result.accounts):
         old = before.get(account_id)
         score = float(result.scores.score[i])
-        if old is not None and old - score > drop:
+        if old is not None and not math.isnan(score) and old - score > drop:
             out.append(
                 Condition(
                     account_id=account_id,
@@ -175,8 +180,10 @@ def _current_tams(account_ids: Iterable[int]) -> dict[int, int]:
     )
 
 
-def attention_evaluate(*, result: HealthResult) -> AttentionRun:
-    """Raise, update, route and resolve items so they match the conditions at `result.now`."""
+def attention_evaluate(*, result: HealthResult, notify: bool = True) -> AttentionRun:
+    """Raise, update, route and resolve items so they match the conditions at `result.now`.
+    `notify=False` (a backfill of past days) writes no notifications for the new items: they
+    were news on their own day, not today."""
     now = result.now
     run = AttentionRun()
     conditions = {(c.account_id, c.key): c for c in attention_conditions(result)}
@@ -212,17 +219,26 @@ def attention_evaluate(*, result: HealthResult) -> AttentionRun:
             batch_size=2000,
         )
         # The people concerned hear of new items once, by e-mail or in their digest.
-        notifications_for_new_items(items=run.opened, now=now)
+        if notify:
+            notifications_for_new_items(items=run.opened, now=now)
     return run
 
 
 def _dismissed_and_uncleared(keys: set[tuple[int, str]], now: datetime) -> set[tuple[int, str]]:
     """Keys whose latest item was dismissed and whose condition has held ever since: a
     dismissal silences the condition until it clears once."""
+    # Only keys with a dismissal not yet cleared can be silenced: read their closed items alone.
+    pending = AttentionItem.objects.filter(state=State.DISMISSED).exclude(
+        evidence__has_key="cleared_at"
+    )
+    pairs = set(pending.values_list("account_id", "key"))
+    if not pairs:
+        return set()
     latest: dict[tuple[int, str], AttentionItem] = {}
-    for item in AttentionItem.objects.exclude(state__in=AttentionItem.ACTIVE_STATES).order_by(
-        "opened_at"
-    ):
+    closed = AttentionItem.objects.exclude(state__in=AttentionItem.ACTIVE_STATES).filter(
+        account_id__in={a for a, _k in pairs}, key__in={k for _a, k in pairs}
+    )
+    for item in closed.order_by("opened_at", "pk"):
         latest[(item.account_id, item.key)] = item
     silenced = set()
     for key, item in latest.items():
@@ -254,9 +270,11 @@ def _update(item: AttentionItem, cond: Condition, now: datetime) -> int:
     item.value, item.evidence, item.title = cond.value, cond.evidence, cond.title[:300]
     item.threshold, item.updated_at = cond.threshold, now
     item.save(update_fields=["value", "evidence", "title", "threshold", "updated_at"])
-    AttentionItemEvent.objects.create(
-        item=item, at=now, kind=EventKind.UPDATED, data={"before": before, "after": cond.value}
-    )
+    # The history records a new value; fresher evidence for the same value is no event.
+    if before != cond.value:
+        AttentionItemEvent.objects.create(
+            item=item, at=now, kind=EventKind.UPDATED, data={"before": before, "after": cond.value}
+        )
     return 1
 
 
@@ -410,10 +428,13 @@ def tam_suggestions(*, account: Account, now: datetime) -> list[TamSuggestion]:
 def _scores_around(history: dict[int, list[TamAssignment]]) -> dict[int, float]:
     """Per assignment id: health at its end (or latest) minus health at its start, when known."""
     snaps: dict[int, list[tuple[Any, float]]] = {}
-    for account_id, on, score in HealthSnapshot.objects.order_by("on").values_list(
-        "account_id", "on", "score"
+    for account_id, on, score in (
+        HealthSnapshot.objects.exclude(score=None)
+        .order_by("on")
+        .values_list("account_id", "on", "score")
     ):
-        snaps.setdefault(account_id, []).append((on, score))
+        if score is not None:
+            snaps.setdefault(account_id, []).append((on, score))
     out = {}
     for assignments in history.values():
         for a in assignments:
@@ -425,24 +446,48 @@ def _scores_around(history: dict[int, list[TamAssignment]]) -> dict[int, float]:
     return out
 
 
-def health_refresh(*, now: datetime) -> AttentionRun:
-    """The periodic job: today's KPI and health snapshots, then the rules."""
-    from kontosjef.accounts.health import health_snapshot
-
-    result = health_snapshot(now=now)
-    return attention_evaluate(result=result)
+# How many days before the as-of instant a backfill also runs the rules, day by day, so items
+# open on the day their condition began (`KONTOSJEF_RULES_BACKFILL_DAYS`).
+RULES_BACKFILL_DAYS = 180
 
 
-def health_backfill(*, now: datetime, days: int) -> AttentionRun:
-    """Snapshots and rules for each of the last `days` days (ending at `now`), oldest first, so
-    history, trends and items start at the right dates (after an import, or for the demo)."""
+def health_refresh(*, now: datetime, as_of: datetime | None = None) -> AttentionRun:
+    """The periodic job: the snapshots as of `as_of` (by default `data_as_of(now)`: now, or the
+    end of the data's last day when the data stopped long ago), then the rules."""
+    end = as_of or data_as_of(now)
+    return health_backfill(since=snapshot_day(end), now=now, as_of=end)
+
+
+def health_backfill(
+    *, since: date, now: datetime, as_of: datetime | None = None, progress: Any = None
+) -> AttentionRun:
+    """Snapshots for every day from `since` to the as-of instant (by default `data_as_of(now)`),
+    oldest first, from one read of the data; then the rules for each of the last
+    `KONTOSJEF_RULES_BACKFILL_DAYS` days of them, so history, trends and items start on the
+    right dates. A look at the past (when newer snapshots exist) stores snapshots only: the
+    items of today stay as they are. `progress(n)` is called after each day."""
+    end = as_of or data_as_of(now)
+    last_day = snapshot_day(end)
+    if since > last_day:
+        raise ValidationError(_("The first day comes after the last one."))
+    days = [since + timedelta(days=d) for d in range((last_day - since).days + 1)]
+    instants = [end_of_day(d) for d in days[:-1]] + [end]
+    newest = HealthSnapshot.objects.filter(on__gt=last_day).exists()
+    window = int(_setting("KONTOSJEF_RULES_BACKFILL_DAYS", RULES_BACKFILL_DAYS))
+    rules_from = None if newest else end - timedelta(days=window)
     total = AttentionRun()
-    for back in range(days - 1, -1, -1):
-        run = health_refresh(now=now - timedelta(days=back))
-        total.opened.extend(run.opened)
-        total.updated += run.updated
-        total.resolved += run.resolved
-        total.routed += run.routed
+
+    def each(result: HealthResult) -> None:
+        if rules_from is not None and result.now >= rules_from:
+            run = attention_evaluate(result=result, notify=result.now == end)
+            total.opened.extend(run.opened)
+            total.updated += run.updated
+            total.resolved += run.resolved
+            total.routed += run.routed
+        if progress is not None:
+            progress(1)
+
+    health_history(instants=instants, computed_at=now, each=each, evidence_from=rules_from)
     return total
 
 

@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kontosjef.accounts.queries import resolve_as_of
 from kontosjef.attention import queries, services
 from kontosjef.attention.forms import AssignTamForm, DismissForm, InboxFilterForm
 from kontosjef.attention.models import AttentionItem
@@ -85,6 +86,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "items": items,
         "has_inbox": queries.has_inbox(user),
         "back": request.get_full_path(),
+        "as_of": resolve_as_of(day=None, now=timezone.now()),
     }
     return render(request, "attention/inbox.html", context)
 

@@ -345,7 +345,8 @@ class SlaPolicyVersion(models.Model):
     "running": [statuses] (optional), "warn_at_fraction": 0.75 or "warn_before_s": seconds}} with
     metric one of first_reply, next_reply, periodic_update, pausable_update, agent_work,
     requester_wait, total_resolution, first_resolution. `options`: customer_reply_resumes,
-    solved_time_counts, calendar_change, recurrence (specs/sla.md §2.3).
+    solved_time_counts, calendar_change, recurrence (specs/sla.md §2.3), and around_the_clock:
+    priorities (e.g. ["p1"]) whose clocks run on a 24×7 calendar whatever the account's hours.
     """
 
     policy = models.ForeignKey(

@@ -93,6 +93,8 @@ class Clock:
     business_hours: bool
     target_seconds: int
     elapsed_seconds: int
+    # Wall-clock time from the cycle's start to its stop (or now), pauses included.
+    span_seconds: int
     remaining_seconds: int | None
     due_at: datetime | None
     warn_at: datetime | None
@@ -126,6 +128,17 @@ class Clock:
     @property
     def target_text(self) -> str:
         return hours_text(self.target_seconds)
+
+    @property
+    def took_text(self) -> str:
+        """How long the clock ran, honestly: in business hours, with the wall-clock span beside
+        it when the two differ ("33 min of business hours (29 h since it started)")."""
+        if not self.business_hours or abs(self.span_seconds - self.elapsed_seconds) < 60:
+            return _("took %(time)s") % {"time": hours_text(self.elapsed_seconds)}
+        return _("took %(time)s of business hours (%(span)s since it started)") % {
+            "time": hours_text(self.elapsed_seconds),
+            "span": hours_text(self.span_seconds),
+        }
 
 
 def hours_text(seconds: int) -> str:
@@ -253,6 +266,7 @@ def _clock(
         business_hours=cycle.business_hours,
         target_seconds=cycle.target_seconds,
         elapsed_seconds=elapsed,
+        span_seconds=int(((cycle.stop_at or now) - cycle.start_at).total_seconds()),
         remaining_seconds=remaining,
         due_at=cycle.due_at,
         warn_at=cycle.warn_at,

@@ -696,7 +696,7 @@ def sla_policy_create(
 
 
 def _validate_policy_version(version: SlaPolicyVersion) -> None:
-    from kontosjef.cases.sla import options_to_engine, policy_to_engine
+    from kontosjef.cases.sla import around_the_clock, options_to_engine, policy_to_engine
 
     for name, spec in version.metrics.items():
         if name not in Metric.values:
@@ -709,6 +709,7 @@ def _validate_policy_version(version: SlaPolicyVersion) -> None:
     try:
         policy_to_engine(version)
         options_to_engine(version.options)
+        around_the_clock(version.options)
     except (ValueError, KeyError, TypeError) as exc:
         raise ValidationError({"metrics": str(exc)}) from exc
     version.full_clean()

@@ -131,6 +131,16 @@ def options_to_engine(options: dict[str, Any]) -> engine.Options:
     )
 
 
+def around_the_clock(options: dict[str, Any]) -> frozenset[str]:
+    """The priorities a policy version measures on a 24×7 calendar whatever the account's
+    business hours (option `around_the_clock`, e.g. ["p1"]: urgent cases run through nights and
+    weekends, as real support contracts promise). Raises ValueError for an unknown priority."""
+    values = options.get("around_the_clock") or []
+    if not isinstance(values, list) or not all(v in PRIORITY_CODES for v in values):
+        raise ValueError(f"around_the_clock must list priorities out of {sorted(PRIORITY_CODES)}")
+    return frozenset(values)
+
+
 class SlaConfigurationError(Exception):
     """The SLA configuration cannot measure these cases (e.g. holidays not known for now)."""
 
@@ -146,6 +156,8 @@ class _Setup:
     options: dict[int, engine.Options]  # version id -> options
     calendars: dict[int, engine.Calendar]  # calendar id -> engine calendar
     tiers: dict[str, tuple[int, int | None]]  # tier -> (policy id, calendar id)
+    # version id -> priorities measured around the clock (24×7) whatever the calendar
+    around_the_clock: dict[int, frozenset[str]]
 
     @classmethod
     def load(cls) -> _Setup:
@@ -154,6 +166,7 @@ class _Setup:
         index: dict[int, int] = {}
         cal_hours: dict[int, set[str]] = {}
         options: dict[int, engine.Options] = {}
+        around: dict[int, frozenset[str]] = {}
         first_version_first = F("valid_from").asc(nulls_first=True)  # PostgreSQL: NULLS LAST
         for v in SlaPolicyVersion.objects.order_by("policy_id", first_version_first):
             versions.setdefault(v.policy_id, []).append(v)
@@ -162,13 +175,18 @@ class _Setup:
             policies.append(policy)
             cal_hours[v.pk] = hours
             options[v.pk] = options_to_engine(v.options)
+            around[v.pk] = around_the_clock(v.options)
         calendars = {
             c.pk: calendar_to_engine(c)
             for c in Calendar.objects.prefetch_related("versions")
             if c.versions.all()
         }
         tiers = {t.tier: (t.policy_id, t.calendar_id) for t in TierSla.objects.all()}
-        return cls(versions, policies, index, cal_hours, options, calendars, tiers)
+        return cls(versions, policies, index, cal_hours, options, calendars, tiers, around)
+
+    def calendar_for(self, tier: str, own: int | None) -> int | None:
+        """The calendar an account uses: its own, else its tier's; None means 24×7."""
+        return own or self.tiers.get(tier, (None, None))[1]
 
     def version_for(self, policy_id: int, opened_at: datetime) -> SlaPolicyVersion | None:
         chosen = None
@@ -176,6 +194,26 @@ class _Setup:
             if v.valid_from is None or v.valid_from <= opened_at:
                 chosen = v
         return chosen
+
+
+@dataclass(frozen=True)
+class AccountCalendars:
+    """Each account's business calendar as the engine sees it, for measuring business time
+    outside SLA clocks (backlog ages, resolution times of cases no policy measured)."""
+
+    of_account: dict[int, int | None]  # account id -> calendar id (None: 24×7)
+    calendars: dict[int, engine.Calendar]  # calendar id -> engine calendar (with versions)
+
+
+def account_calendars() -> AccountCalendars:
+    """The calendar of every account (its own, else its tier's) in two queries."""
+    setup = _Setup.load()
+    of_account = {
+        pk: setup.calendar_for(tier, own)
+        for pk, tier, own in Account.objects.values_list("pk", "tier", "calendar_id")
+    }
+    used = {c for c in of_account.values() if c is not None}
+    return AccountCalendars(of_account, {c: cal for c, cal in setup.calendars.items() if c in used})
 
 
 # Recompute ---------------------------------------------------------------------------------------
@@ -225,14 +263,13 @@ def _recompute_batch(setup: _Setup, case_ids: Sequence[int], now: datetime) -> i
     # Which policy version and calendar each case uses; cases without a policy get no cycles.
     chosen: dict[int, tuple[int, int | None]] = {}
     for pk, opened_at, tier, policy_id, calendar_id in cases:
-        tier_policy, tier_calendar = setup.tiers.get(tier, (None, None))
-        policy = policy_id or tier_policy
+        policy = policy_id or setup.tiers.get(tier, (None, None))[0]
         if policy is None:
             continue
         version = setup.version_for(policy, opened_at)
         if version is None:
             continue
-        chosen[pk] = (version.pk, calendar_id or tier_calendar)
+        chosen[pk] = (version.pk, setup.calendar_for(tier, calendar_id))
     flags = _alert_flags(case_ids)
     MetricCycle.objects.filter(case_id__in=case_ids).delete()
     if not chosen:
@@ -282,28 +319,50 @@ def _evaluate(
     author_of = {"contact": engine.Author.CUSTOMER, "employee": engine.Author.AGENT,
                  "system": engine.Author.SYSTEM}  # fmt: skip
     t_min = t_now
+    # A priority the policy measures around the clock switches the case to the 24×7 calendar
+    # and back: a calendar event right after the priority change (specs/sla.md §4.1, §5.4).
+    switches: list[tuple[int, int, int, int]] = []  # (case, t, seq, calendar index)
     for i, (case_id, at, s, k, actor_kind, is_public, to_value) in enumerate(rows):
-        case[i], seq[i] = case_id, s
+        # Room between two events for a calendar switch.
+        case[i], seq[i] = case_id, 2 * s
         t[i] = ts = int(at.timestamp())
         t_min = min(t_min, ts)
+        version_id, cal = chosen[case_id]
+        own = calendar_of.get(cal, engine.ALWAYS_ON) if cal else engine.ALWAYS_ON
+        around = setup.around_the_clock.get(version_id, frozenset())
         if k == "created":
-            version_id, cal = chosen[case_id]
             kind[i] = engine.EventKind.CREATED
             author[i] = engine.Author.CUSTOMER if actor_kind == "contact" else engine.Author.AGENT
             public[i] = is_public
             priority[i] = PRIORITY_CODES[to_value]
             policy[i] = setup.policy_index[version_id]
-            calendar[i] = calendar_of.get(cal, engine.ALWAYS_ON) if cal else engine.ALWAYS_ON
+            calendar[i] = engine.ALWAYS_ON if to_value in around else own
         elif k == "status":
             kind[i] = engine.EventKind.STATUS
             status[i] = STATUS_CODES[to_value]
         elif k == "priority":
             kind[i] = engine.EventKind.PRIORITY
             priority[i] = PRIORITY_CODES[to_value]
+            if around:
+                switches.append(
+                    (case_id, ts, 2 * s + 1, engine.ALWAYS_ON if to_value in around else own)
+                )
         else:  # reply or note: a note is an agent's private comment
             kind[i] = engine.EventKind.REPLY
             author[i] = author_of[actor_kind]
             public[i] = is_public
+    if switches:
+        m = len(switches)
+        case = np.concatenate([case, np.array([w[0] for w in switches], np.int64)])
+        t = np.concatenate([t, np.array([w[1] for w in switches], np.int64)])
+        seq = np.concatenate([seq, np.array([w[2] for w in switches], np.int64)])
+        kind = np.concatenate([kind, np.full(m, engine.EventKind.CALENDAR, np.int8)])
+        status = np.concatenate([status, np.full(m, -1, np.int8)])
+        author = np.concatenate([author, np.full(m, -1, np.int8)])
+        public = np.concatenate([public, np.ones(m, np.bool_)])
+        priority = np.concatenate([priority, np.full(m, -1, np.int64)])
+        policy = np.concatenate([policy, np.full(m, -1, np.int64)])
+        calendar = np.concatenate([calendar, np.array([w[3] for w in switches], np.int64)])
     start = t_min - 86_400
     end = int((now + HORIZON).timestamp())
     try:
@@ -375,14 +434,15 @@ def _write_cycles(
     ):
         name = METRIC_NAMES[engine.Metric(metric)]
         breach_flag, warn_flag = flags.get((case_id, name, index), (None, None))
-        version_id = chosen[case_id][0]
         rows.append([
             case_id, name, index, STATE_NAMES[int(table.state[i])], start_at[i], stop_at[i],
             FULFILLED.get(int(table.fulfilled_by[i]), ""), int(table.target_s[i]),
             int(table.elapsed_business_s[i]), int(table.elapsed_calendar_s[i]),
             int(table.paused_business_s[i]), int(table.paused_calendar_s[i]),
             int(table.remaining_s[i]), due_at[i], warn_at[i], breached_at[i],
-            bool(table.running[i]), name not in setup.calendar_hours[version_id], now,
+            # The calendar in force at the stop (or now): 24×7 for a calendar-hour metric and
+            # for a priority the policy measures around the clock.
+            bool(table.running[i]), int(table.calendar[i]) != engine.ALWAYS_ON, now,
             breach_flag, warn_flag,
         ])  # fmt: skip
     raw_insert(MetricCycle, CYCLE_COLUMNS, rows)

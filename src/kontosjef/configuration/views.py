@@ -362,12 +362,12 @@ def expectation_edit(request: HttpRequest, expectation_id: int) -> HttpResponse:
                 % {"name": expectation.name, "tier": expectation.get_tier_display()},
             )
             return redirect("configuration_expectations")
-    siblings = Expectation.objects.filter(code=expectation.code).exclude(pk=expectation.pk)
+    overrides = Expectation.objects.filter(code=expectation.code, account__tier=expectation.tier)
     context = {
         "nav": "configuration",
         "row": _expectation_row(expectation),
         "form": form,
-        "sibling_count": siblings.count(),
+        "override_count": overrides.count(),
     }
     return render(request, "configuration/expectation.html", context)
 

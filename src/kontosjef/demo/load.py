@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -21,6 +21,7 @@ from kontosjef.cases.services import (
 )
 from kontosjef.cases.sla import sla_recompute
 from kontosjef.demo.simulate import (
+    AROUND_THE_CLOCK,
     DEMO_PASSWORD,
     DEMO_SOURCE,
     DEMO_TARGETS,
@@ -33,7 +34,8 @@ from kontosjef.demo.simulate import (
 from kontosjef.people.models import Department, User
 
 BATCH = 2000
-HEALTH_HISTORY_DAYS = 30
+# The simulated history (simulate.Simulation.start is this long before now).
+HISTORY = timedelta(days=730)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def configure_sla(now: datetime) -> None:
                 }
                 for metric, hours in metrics.items()
             },
+            options={"around_the_clock": list(AROUND_THE_CLOCK)},
+            description="P1 clocks run around the clock; the others in office hours.",
         )  # fmt: skip
         tier_sla_set(by=None, tier=tier, policy=policy, calendar=calendar, now=now)
 
@@ -213,8 +217,9 @@ def load_company(
 
         configure_sla(plan.now)
         sla_recompute(now=plan.now, cases=None)
-        # A month of daily health history, so trends and attention items have their dates.
-        health_backfill(now=plan.now, days=HEALTH_HISTORY_DAYS)
+        # Daily health history over the whole two years, so trends, charts and attention items
+        # have their dates.
+        health_backfill(since=(plan.now - HISTORY).date(), now=plan.now, as_of=plan.now)
 
         summary = LoadSummary(
             departments=len(departments),

@@ -202,6 +202,9 @@ DEMO_TARGETS: dict[str, dict[str, tuple[float, ...]]] = {
     "standard": {"first_reply": (2, 4, 8, 16), "next_reply": (4, 8, 16, 24),
                  "total_resolution": (24, 40, 80, 160)},
 }  # fmt: skip
+# Priorities whose SLA clocks run on a 24×7 calendar (the policies' `around_the_clock`), as real
+# support contracts promise for urgent cases; an on-call rota answers them at any hour.
+AROUND_THE_CLOCK = ("p1",)
 # A healthy team answers in about a quarter of the target (sigma 0.6: about 1 % late).
 HEALTHY_SHARE = 0.25
 REPLY_SIGMA = 0.6
@@ -442,11 +445,14 @@ class _Sim:
         )
         assignee = creator
 
+        # P1 clocks run around the clock (AROUND_THE_CLOCK), and so does the on-call rota.
+        priority_now = [case.priority]
+
         def emit(delay_minutes: float, business: bool = True, **fields: object) -> bool:
             nonlocal t
             t = (
                 add_business_minutes(t, delay_minutes)
-                if business
+                if business and priority_now[0] not in AROUND_THE_CLOCK
                 else t + timedelta(minutes=delay_minutes)
             )
             if t >= now:
@@ -498,6 +504,7 @@ class _Sim:
                 body="The customer reports that more users are affected.",
             ):
                 return
+            priority_now[0] = higher
         handoffs = 0
         handoff_p = 0.28 + (0.35 if degrading else 0.0)
         while handoffs < 3 and rng.random() < handoff_p:

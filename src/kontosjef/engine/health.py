@@ -34,9 +34,12 @@ from .businesstime import DAY, NAT
 
 __all__ = [
     "COMPARATORS",
+    "DEFAULT_CREDIBILITY",
     "DEFAULT_EXPECTATIONS",
     "DEFAULT_HEALTH_CONFIG",
+    "EVIDENCE_BASES",
     "METRIC_KEYS",
+    "SAMPLED_KPIS",
     "SEVERITIES",
     "STANDARD_WINDOWS",
     "AccountExpectations",
@@ -48,6 +51,7 @@ __all__ = [
     "HealthConfig",
     "HealthScores",
     "Kpi",
+    "KpiEvidence",
     "KpiTable",
     "compute_kpis",
     "compute_standard_kpis",
@@ -55,6 +59,7 @@ __all__ = [
     "expectations_for_accounts",
     "health_scores",
     "health_trend",
+    "kpi_evidence",
 ]
 
 Int64Array = NDArray[np.int64]
@@ -70,6 +75,18 @@ N_PRIORITIES: Final[int] = 4
 
 STANDARD_WINDOWS: Final[tuple[int, ...]] = (7, 30, 90)
 """Window lengths in days computed by :func:`compute_standard_kpis`."""
+
+SAMPLED_KPIS: Final[frozenset[str]] = frozenset(
+    {f"{key}_attainment" for key in METRIC_KEYS}
+    | {"backlog_age_median", "ttr_median", "ttr_p90", "reopen_rate", "handoffs_per_case",
+       "cases_per_contact", "csat", "nps"}
+)  # fmt: skip
+"""KPIs that estimate a rate, a median or a mean from a sample; their misses are weighed by
+credibility (see :func:`evaluate_expectations`). Counts and maximum ages are facts, not
+estimates: one P1 breach or one case open for a month counts in full."""
+
+DEFAULT_CREDIBILITY: Final[float] = 5.0
+"""``k`` of the credibility weight ``n / (n + k)``: a miss measured on 5 cases counts half."""
 
 COMPARATORS: Final[tuple[str, ...]] = (">=", "<=", ">", "<")
 SEVERITIES: Final[tuple[str, ...]] = ("info", "warning", "critical")
@@ -311,8 +328,9 @@ class FeedbackColumns:
 @dataclass(frozen=True, slots=True, eq=False)
 class KpiTable:
     """KPIs of every account over ``[window_start, window_end)``; each array has one value per
-    account. Definitions are in ``docs/health.md``; no-data values are NaN for ratios, means and
-    ages and 0 for counts. Durations are business seconds (float)."""
+    account. Definitions are in ``docs/health.md``; no-data values are NaN for ratios, means, ages
+    and breach counts (no SLA clock ran) and 0 for the other counts. Durations are business
+    seconds (float)."""
 
     names: ClassVar[tuple[str, ...]] = tuple(k.value for k in Kpi)
 
@@ -326,10 +344,10 @@ class KpiTable:
     rwt_attainment: Float64Array
     trt_attainment: Float64Array
     fres_attainment: Float64Array
-    breaches_p1: Int64Array
-    breaches_p2: Int64Array
-    breaches_p3: Int64Array
-    breaches_p4: Int64Array
+    breaches_p1: Float64Array
+    breaches_p2: Float64Array
+    breaches_p3: Float64Array
+    breaches_p4: Float64Array
     backlog_count: Int64Array
     backlog_age_median: Float64Array
     backlog_age_max: Float64Array
@@ -342,6 +360,9 @@ class KpiTable:
     case_count: Int64Array
     csat: Float64Array
     nps: Float64Array
+    samples: Mapping[str, Int64Array] = field(default_factory=dict)
+    """For KPIs that estimate a rate, a median or a mean: how many cycles, cases or answers each
+    account's value rests on (see :data:`SAMPLED_KPIS`). Others have no entry."""
 
     def __len__(self) -> int:
         return len(self.case_count)
@@ -446,15 +467,22 @@ def compute_kpis(
     met = np.bincount(pair[counted & ~cycles.breached], minlength=n * n_metrics)
     breached = np.bincount(pair[counted & cycles.breached], minlength=n * n_metrics)
     attainment = _ratio(met, met + breached).reshape(n, n_metrics)
+    counted_n = (met + breached).reshape(n, n_metrics)
+    samples: dict[str, Int64Array] = {}
     for code, key in enumerate(METRIC_KEYS):
         out[f"{key}_attainment"] = np.ascontiguousarray(attainment[:, code])
+        samples[f"{key}_attainment"] = np.ascontiguousarray(counted_n[:, code]).astype(np.int64)
 
     # Breaches are dated by breached_at, so a cycle still running late counts in its window.
+    # An account none of whose SLA clocks ran in the window (no SLA policy, no cases) has no
+    # breach count: "0 breaches" would claim a measurement that was never made.
     late = cycles.breached & _in_window(cycles.breached_at, window_start, window_end)
     pair = cycles.account * N_PRIORITIES + cycles.priority
     by_prio = np.bincount(pair[late], minlength=n * N_PRIORITIES).reshape(n, N_PRIORITIES)
+    ran = (cycles.stop_at == NAT) | (cycles.stop_at >= window_start) | late
+    measured = np.bincount(cycles.account[ran], minlength=n) > 0
     for p in range(N_PRIORITIES):
-        out[f"breaches_p{p + 1}"] = by_prio[:, p].astype(np.int64)
+        out[f"breaches_p{p + 1}"] = np.where(measured, by_prio[:, p].astype(np.float64), np.nan)
 
     # Backlog at window_end. The solve/close instants are the last ones, so a case solved before
     # window_end and reopened later counts as open; exact when window_end is the adapter's now.
@@ -467,6 +495,7 @@ def compute_kpis(
     )
     out["backlog_age_median"] = median
     out["backlog_age_max"] = maximum
+    samples["backlog_age_median"] = np.bincount(cases.account[aged], minlength=n).astype(np.int64)
     aged_p1 = aged & (cases.priority == 0)
     (out["backlog_p1_age_max"],) = _group_quantiles(
         cases.account[aged_p1], cases.backlog_age_business_s[aged_p1], n, (1.0,)
@@ -478,7 +507,10 @@ def compute_kpis(
     out["ttr_median"], out["ttr_p90"] = _group_quantiles(
         cases.account[timed], cases.resolution_business_s[timed], n, (0.5, 0.9)
     )
+    samples["ttr_median"] = np.bincount(cases.account[timed], minlength=n).astype(np.int64)
+    samples["ttr_p90"] = samples["ttr_median"]
     acc_solved = cases.account[solved]
+    samples["reopen_rate"] = np.bincount(acc_solved, minlength=n).astype(np.int64)
     reopened = (cases.reopen_count[solved] > 0).astype(np.float64)
     out["reopen_rate"] = _ratio(
         np.bincount(acc_solved, weights=reopened, minlength=n),
@@ -492,6 +524,7 @@ def compute_kpis(
     out["case_count"] = case_count
     handoffs = np.bincount(acc_opened, weights=cases.handoff_count[opened], minlength=n)
     out["handoffs_per_case"] = _ratio(handoffs, case_count)
+    samples["handoffs_per_case"] = case_count
     with_requester = opened & (cases.requester >= 0)
     acc_r = cases.account[with_requester]
     req_r = cases.requester[with_requester]
@@ -502,22 +535,25 @@ def compute_kpis(
     out["cases_per_contact"] = _ratio(
         np.bincount(acc_r, minlength=n), np.bincount(acc_r[first], minlength=n)
     )
+    samples["cases_per_contact"] = np.bincount(acc_r, minlength=n).astype(np.int64)
 
     # Feedback answered in the window.
     answered = _in_window(fb.answered_at, window_start, window_end)
     has_csat = answered & ~np.isnan(fb.csat)
+    samples["csat"] = np.bincount(fb.account[has_csat], minlength=n).astype(np.int64)
     out["csat"] = _ratio(
         np.bincount(fb.account[has_csat], weights=fb.csat[has_csat], minlength=n),
         np.bincount(fb.account[has_csat], minlength=n),
     )
     has_nps = answered & ~np.isnan(fb.nps)
+    samples["nps"] = np.bincount(fb.account[has_nps], minlength=n).astype(np.int64)
     # NPS as the industry defines it: % promoters (9–10) minus % detractors (0–6), -100..100.
     vote = np.where(fb.nps >= 9, 1.0, np.where(fb.nps <= 6, -1.0, 0.0))
     out["nps"] = 100.0 * _ratio(
         np.bincount(fb.account[has_nps], weights=vote[has_nps], minlength=n),
         np.bincount(fb.account[has_nps], minlength=n),
     )
-    return KpiTable(window_start=window_start, window_end=window_end, **out)
+    return KpiTable(window_start=window_start, window_end=window_end, samples=samples, **out)
 
 
 def compute_standard_kpis(
@@ -541,6 +577,134 @@ def compute_standard_kpis(
         )
         for days in windows
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Evidence: the cases behind a KPI
+
+
+EVIDENCE_BASES: Final[tuple[str, ...]] = (
+    "breached", "oldest_open", "slowest_solved", "reopened", "most_handoffs", "opened",
+)  # fmt: skip
+"""What :func:`kpi_evidence` lists: cases whose SLA clock breached (attainment, breach counts),
+the oldest open cases (backlog), the slowest solved cases (time to resolution), reopened cases
+(reopen rate), the cases with most hand-offs (hand-offs per case) or the newest opened cases
+(case counts)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class KpiEvidence:
+    """The cases behind one KPI of every account over a window, most telling first.
+
+    Row ``i`` says that case ``case[i]`` of account ``account[i]`` drove the KPI, with its own
+    figure ``figure[i]``: the breach instant (``breached``; epoch seconds), the business age or
+    resolution time (``oldest_open``, ``slowest_solved``; business seconds), the number of reopens
+    or hand-offs, or the open instant (``opened``). Rows are sorted by account, then most telling
+    first; each account has at most ``limit`` rows and each case appears once. ``basis`` is one of
+    :data:`EVIDENCE_BASES`, or "" for KPIs with no case behind them (CSAT, NPS).
+    """
+
+    basis: str
+    account: Int64Array
+    case: Int64Array
+    figure: Float64Array
+
+    def for_account(self, account: int) -> tuple[list[int], list[float]]:
+        """The case ids and figures of one account index."""
+        lo, hi = np.searchsorted(self.account, [account, account + 1])
+        return self.case[lo:hi].tolist(), self.figure[lo:hi].tolist()
+
+
+def _top_per_account(
+    basis: str,
+    account: Int64Array,
+    case: Int64Array,
+    figure: NDArray[Any],
+    *,
+    descending: bool,
+    limit: int,
+) -> KpiEvidence:
+    fig = np.asarray(figure, dtype=np.float64)
+    order = np.lexsort((case, -fig if descending else fig, account))
+    a, c, f = account[order], case[order], fig[order]
+    # Each case once per account: its first (most telling) row.
+    pair_order = np.lexsort((np.arange(len(a)), c, a))
+    first = np.ones(len(a), dtype=bool)
+    pa, pc = a[pair_order], c[pair_order]
+    first[pair_order[1:]] = (pa[1:] != pa[:-1]) | (pc[1:] != pc[:-1])
+    a, c, f = a[first], c[first], f[first]
+    starts = np.searchsorted(a, a, side="left")
+    keep = (np.arange(len(a)) - starts) < limit
+    return KpiEvidence(basis, a[keep].astype(np.int64), c[keep].astype(np.int64), f[keep])
+
+
+def kpi_evidence(
+    kpi: str,
+    cases: CaseColumns,
+    cycles: CycleColumns,
+    *,
+    window_start: int,
+    window_end: int,
+    limit: int = 20,
+) -> KpiEvidence:
+    """The cases that drove ``kpi`` over ``[window_start, window_end)``, chosen by the same rows
+    :func:`compute_kpis` counts, so the evidence never contradicts the figure: the breached cycles
+    of an attainment, the oldest open cases of a backlog age, the slowest of a median or
+    percentile time to resolution, and so on (see :class:`KpiEvidence`)."""
+    if kpi not in KpiTable.names:
+        raise ValueError(f"unknown KPI {kpi!r}")
+    if not NAT < window_start < window_end:
+        raise ValueError("the window must satisfy NAT < window_start < window_end")
+    if kpi.endswith("_attainment") or kpi.startswith("breaches_p"):
+        if kpi.endswith("_attainment"):
+            code = METRIC_KEYS.index(kpi.removesuffix("_attainment"))
+            stopped = _in_window(cycles.stop_at, window_start, window_end)
+            rows = stopped & cycles.breached & (cycles.metric == code)
+        else:
+            p = int(kpi.removeprefix("breaches_p")) - 1
+            late = cycles.breached & _in_window(cycles.breached_at, window_start, window_end)
+            rows = late & (cycles.priority == p)
+        return _top_per_account(
+            "breached", cycles.account[rows], cycles.case[rows], cycles.breached_at[rows],
+            descending=True, limit=limit,
+        )  # fmt: skip
+    if kpi.startswith("backlog_"):
+        resolved_at = np.where(cases.solved_at != NAT, cases.solved_at, cases.closed_at)
+        open_at_end = (cases.opened_at < window_end) & (cases.is_open | (resolved_at >= window_end))
+        rows = open_at_end & (cases.backlog_age_business_s != NAT)
+        if kpi == Kpi.BACKLOG_P1_AGE_MAX:
+            rows &= cases.priority == 0
+        return _top_per_account(
+            "oldest_open", cases.account[rows], cases.case[rows],
+            cases.backlog_age_business_s[rows], descending=True, limit=limit,
+        )  # fmt: skip
+    solved = _in_window(cases.solved_at, window_start, window_end)
+    opened = _in_window(cases.opened_at, window_start, window_end)
+    if kpi.startswith("ttr_"):
+        rows = solved & (cases.resolution_business_s != NAT)
+        return _top_per_account(
+            "slowest_solved", cases.account[rows], cases.case[rows],
+            cases.resolution_business_s[rows], descending=True, limit=limit,
+        )  # fmt: skip
+    if kpi == Kpi.REOPEN_RATE:
+        rows = solved & (cases.reopen_count > 0)
+        return _top_per_account(
+            "reopened", cases.account[rows], cases.case[rows], cases.reopen_count[rows],
+            descending=True, limit=limit,
+        )  # fmt: skip
+    if kpi == Kpi.HANDOFFS_PER_CASE:
+        rows = opened & (cases.handoff_count > 0)
+        return _top_per_account(
+            "most_handoffs", cases.account[rows], cases.case[rows], cases.handoff_count[rows],
+            descending=True, limit=limit,
+        )  # fmt: skip
+    if kpi in (Kpi.CASE_COUNT, Kpi.CASES_PER_CONTACT):
+        return _top_per_account(
+            "opened", cases.account[opened], cases.case[opened], cases.opened_at[opened],
+            descending=True, limit=limit,
+        )  # fmt: skip
+    empty = np.empty(0, dtype=np.int64)
+    return KpiEvidence("", empty, empty, np.empty(0, dtype=np.float64))
 
 
 # --------------------------------------------------------------------------------------------
@@ -747,9 +911,12 @@ class Evaluation:
     - ``threshold``: the account's threshold (NaN = does not apply).
     - ``applies``: the expectation applies to the account.
     - ``has_data``: it applies and the value is not NaN.
-    - ``met``: not applicable, no data, or the comparison holds. No data counts as met, so a
-      quiet account raises nothing; ``has_data`` tells the UI to show "no data".
+    - ``met``: not applicable, no data, or the comparison holds. No data raises nothing (a quiet
+      account gets no attention item); ``has_data`` tells the UI to show "no data", and
+      :func:`health_scores` leaves such pairs out of the score.
     - ``shortfall``: in ``[0, 1]``, 0 where met; see :func:`evaluate_expectations`.
+    - ``samples``: how many cycles, cases or answers the value rests on, -1 where the KPI is a
+      count or a maximum (:data:`SAMPLED_KPIS`) or the table says nothing.
     """
 
     expectations: tuple[Expectation, ...]
@@ -759,6 +926,7 @@ class Evaluation:
     has_data: BoolArray
     met: BoolArray
     shortfall: Float64Array
+    samples: Int64Array | None = None
 
     @property
     def unmet(self) -> BoolArray:
@@ -767,7 +935,10 @@ class Evaluation:
 
 
 def evaluate_expectations(
-    kpis_by_window: Mapping[int, KpiTable], expectations: AccountExpectations
+    kpis_by_window: Mapping[int, KpiTable],
+    expectations: AccountExpectations,
+    *,
+    credibility: float = DEFAULT_CREDIBILITY,
 ) -> Evaluation:
     """Compare each account's KPIs with its expectations.
 
@@ -777,7 +948,13 @@ def evaluate_expectations(
     ``shortfall = clip(gap / scale, 0, 1)`` with ``scale`` from the expectation or, when it is
     ``None``, ``max(|threshold|, 1e-9)``. A strict comparator missed exactly at the threshold is
     unmet with shortfall 0. The loop runs over expectations; each step covers all accounts.
+
+    A miss of a sampled KPI (:data:`SAMPLED_KPIS`) measured on ``n`` items counts with the
+    credibility weight ``n / (n + credibility)``: one late reply out of four is a miss, but not
+    yet a certain one. ``credibility=0`` turns the weighting off.
     """
+    if not (math.isfinite(credibility) and credibility >= 0):
+        raise ValueError("credibility must be finite and >= 0")
     exps = expectations.expectations
     n_acc = expectations.n_accounts
     thr = expectations.thresholds
@@ -785,6 +962,7 @@ def evaluate_expectations(
     holds = np.zeros(thr.shape, dtype=bool)
     gap = np.zeros(thr.shape)
     scale = np.zeros(thr.shape)
+    samples = np.full(thr.shape, -1, dtype=np.int64)
     for j, exp in enumerate(exps):
         table = kpis_by_window.get(exp.window_days)
         if table is None:
@@ -808,13 +986,21 @@ def evaluate_expectations(
             holds[:, j] = v < t
         gap[:, j] = t - v if exp.comparator in (">=", ">") else v - t
         scale[:, j] = np.maximum(np.abs(t), _EPS) if exp.scale is None else exp.scale
+        if exp.kpi in SAMPLED_KPIS and exp.kpi in table.samples:
+            samples[:, j] = table.samples[exp.kpi]
     applies = ~np.isnan(thr)
     has_data = applies & ~np.isnan(value)
     missed = has_data & ~holds
     shortfall = np.zeros(thr.shape)
     np.divide(gap, scale, out=shortfall, where=missed)
     shortfall = np.clip(shortfall, 0.0, 1.0)
-    return Evaluation(exps, value, thr.copy(), applies, has_data, ~missed, shortfall)
+    if credibility > 0:
+        sampled = samples >= 0
+        n = samples.astype(np.float64)
+        weight = np.ones(thr.shape)
+        np.divide(n, n + credibility, out=weight, where=sampled)
+        shortfall = shortfall * weight
+    return Evaluation(exps, value, thr.copy(), applies, has_data, ~missed, shortfall, samples)
 
 
 # --------------------------------------------------------------------------------------------
@@ -825,6 +1011,10 @@ def _default_severity_factors() -> Mapping[str, float]:
     return MappingProxyType({"info": 0.25, "warning": 1.0, "critical": 2.0})
 
 
+def _default_miss_floors() -> Mapping[str, float]:
+    return MappingProxyType({"info": 10.0, "warning": 50.0, "critical": 75.0})
+
+
 @dataclass(frozen=True, slots=True)
 class HealthConfig:
     """Tuning of :func:`health_scores`.
@@ -832,18 +1022,27 @@ class HealthConfig:
     - ``severity_factors``: multiplier per severity; defaults info 0.25, warning 1, critical 2, so
       a critical miss weighs eight times an informational one.
     - ``weights``: per-expectation-id weight that replaces ``Expectation.weight``.
+    - ``miss_floors``: the least a missed expectation costs, in points per unit of shortfall, by
+      severity (defaults info 10, warning 50, critical 75): missing one standard by a wide
+      margin cannot hide behind many met ones.
     """
 
     severity_factors: Mapping[str, float] = field(default_factory=_default_severity_factors)
     weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    miss_floors: Mapping[str, float] = field(default_factory=_default_miss_floors)
 
     def __post_init__(self) -> None:
-        missing = set(SEVERITIES) - set(self.severity_factors)
-        if missing:
-            raise ValueError(f"severity_factors lacks {sorted(missing)}")
+        for name, table in (("severity_factors", self.severity_factors),
+                            ("miss_floors", self.miss_floors)):  # fmt: skip
+            missing = set(SEVERITIES) - set(table)
+            if missing:
+                raise ValueError(f"{name} lacks {sorted(missing)}")
         for name, v in [*self.severity_factors.items(), *self.weights.items()]:
             if not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"factor or weight {name!r} must be finite and >= 0")
+        for name, v in self.miss_floors.items():
+            if not (math.isfinite(v) and 0 <= v <= 100):
+                raise ValueError(f"miss floor {name!r} must be between 0 and 100")
 
 
 DEFAULT_HEALTH_CONFIG: Final[HealthConfig] = HealthConfig()
@@ -853,40 +1052,58 @@ DEFAULT_HEALTH_CONFIG: Final[HealthConfig] = HealthConfig()
 class HealthScores:
     """Scores and their explanation.
 
-    - ``score`` (n_accounts,): 0..100.
-    - ``points_at_stake`` (n_accounts, n_expectations): the points each expectation can cost the
-      account; a row sums to 100, or to 0 when nothing applies.
-    - ``points_lost``: ``points_at_stake × shortfall``; a row sums to ``100 - score``.
+    - ``score`` (n_accounts,): 0..100, NaN for an account with no measured expectation (none
+      applies, or none has data): it has no score rather than a perfect one.
+    - ``points_at_stake`` (n_accounts, n_expectations): the points each measured expectation
+      weighs; a row sums to 100, or to 0 when nothing is measured. Expectations without data
+      have no stake.
+    - ``points_lost``: what each expectation cost; a row sums to ``100 - score`` (0 without a
+      score).
+    - ``measured`` (n_accounts,): how many applicable expectations had data.
     """
 
     expectation_ids: tuple[str, ...]
     score: Float64Array
     points_at_stake: Float64Array
     points_lost: Float64Array
+    measured: Int64Array
 
 
 def health_scores(
     evaluation: Evaluation, config: HealthConfig = DEFAULT_HEALTH_CONFIG
 ) -> HealthScores:
-    """Health per account: ``100 - Σ_j points_at_stake[a, j] · shortfall[a, j]``.
+    """Health per account: ``100 - Σ_j lost[a, j]``, from the expectations that have data.
 
-    ``points_at_stake[a, j] = 100 · s[a, j] / Σ_k s[a, k]`` with
-    ``s[a, j] = applies[a, j] · weight_j · severity_factor_j``, so failing every applicable
-    expectation with shortfall 1 gives 0, meeting all gives 100. No-data pairs are met and keep
-    their stake. An account with no applicable weight scores 100 (nothing is expected of it).
+    ``s[a, j] = has_data[a, j] · weight_j · severity_factor_j``,
+    ``points_at_stake[a, j] = 100 · s[a, j] / Σ_k s[a, k]`` and
+    ``lost[a, j] = max(points_at_stake[a, j], miss_floor_j) · shortfall[a, j]``; when the losses
+    add up to more than 100 they are scaled down together, so they always sum to
+    ``100 - score``. Meeting everything gives 100, failing everything completely 0. Expectations
+    without data neither lift nor lower the score; an account where none has data (or every
+    measured weight is 0) gets NaN: no score.
     """
     exps = evaluation.expectations
     weight = np.array(
         [config.weights.get(e.id, e.weight) * config.severity_factors[e.severity] for e in exps],
         dtype=np.float64,
     )
-    stake = evaluation.applies * weight
+    floor = np.array([config.miss_floors[e.severity] for e in exps], dtype=np.float64)
+    measured = evaluation.has_data
+    stake = measured * weight
     total = stake.sum(axis=1, keepdims=True)
     at_stake = np.zeros(stake.shape)
     np.divide(100.0 * stake, total, out=at_stake, where=total > 0)
-    lost = at_stake * evaluation.shortfall
-    score = np.clip(100.0 - lost.sum(axis=1), 0.0, 100.0)
-    return HealthScores(tuple(e.id for e in exps), score, at_stake, lost)
+    # A weight-0 expectation stays out of the score altogether, floor included.
+    counts = measured & (weight > 0)
+    lost = np.where(counts, np.maximum(at_stake, floor) * evaluation.shortfall, 0.0)
+    lost_sum = lost.sum(axis=1, keepdims=True)
+    over = lost_sum > 100.0
+    np.divide(100.0 * lost, lost_sum, out=lost, where=over)
+    scored = total[:, 0] > 0
+    lost[~scored] = 0.0
+    score = np.where(scored, np.clip(100.0 - lost.sum(axis=1), 0.0, 100.0), np.nan)
+    n_measured = measured.sum(axis=1).astype(np.int64)
+    return HealthScores(tuple(e.id for e in exps), score, at_stake, lost, n_measured)
 
 
 def health_trend(
