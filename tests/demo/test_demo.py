@@ -119,3 +119,25 @@ def test_it_raises_an_item_for_the_degrading_account_soon_after_the_planted_date
     first = items.order_by("opened_at").first()
     assert first is not None
     assert planted <= first.opened_at <= planted + timedelta(days=21), first.opened_at
+
+
+@pytest.mark.django_db
+def test_it_shows_the_degrading_account_at_risk_with_a_falling_long_trend(demo_db):
+    from kontosjef.accounts.health import health_band
+    from kontosjef.accounts.models import HealthSnapshot
+    from kontosjef.demo.simulate import Effects
+
+    havbris = Account.objects.get(name=Effects().degrading_account)
+    latest = HealthSnapshot.objects.filter(account=havbris).order_by("-on").first()
+    assert latest is not None and latest.on == NOW.date()
+    assert health_band(latest.score) == "at_risk", latest.score
+    # Worse for 120 days: the year's trend falls clearly, whatever the last month did.
+    assert latest.trend_365 is not None and latest.trend_365 < -0.1
+    # Two years of daily history back the charts and trends.
+    days = HealthSnapshot.objects.filter(account=havbris).count()
+    assert days >= 730
+    # Most accounts are healthy, and the quiet ones have no score rather than a perfect one.
+    today = HealthSnapshot.objects.filter(on=NOW.date())
+    healthy = sum(1 for s in today if health_band(s.score) == "healthy")
+    assert healthy > today.count() / 2
+    assert all(s.score is None or s.details for s in today)
