@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from kontosjef.cases.models import Calendar, SlaPolicy
+from kontosjef.cases.models import Calendar, SlaPolicy, TierSla
 from tests.pages import assert_no_inline_script
 
 
@@ -52,3 +52,33 @@ def test_it_says_what_to_do_when_there_are_no_policies_at_all(client, adam, db):
     html = client.get(reverse("configuration_tiers")).content.decode()
     assert "No tier has an SLA policy" in html
     assert f'href="{reverse("configuration_policy_new")}"' in html
+
+
+def test_it_answers_extending_holidays_of_a_calendar_without_versions_with_a_message(
+    client, mona, frozen
+):
+    calendar = Calendar.objects.create(name="Bergen office")
+    client.force_login(mona)
+    url = reverse("configuration_calendar_extend", args=[calendar.pk])
+    response = client.post(url, {"to_year": "2030"})
+    assert response.status_code == 200
+    assert "takes no public holidays from a country" in response.content.decode()
+
+
+def test_it_shows_a_tier_set_in_the_admin_to_a_policy_without_targets(client, mona, acme, frozen):
+    policy = SlaPolicy.objects.create(name="Gold")
+    TierSla.objects.create(tier="enterprise", policy=policy)  # the admin does not check
+    client.force_login(mona)
+    for url in [
+        reverse("configuration"),
+        reverse("configuration_tiers"),
+        reverse("configuration_tier", args=["enterprise"]),
+        reverse("configuration_policies"),
+        reverse("configuration_policy", args=[policy.pk]),
+        reverse("configuration_account_sla", args=[acme.pk]),
+        reverse("home"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+    html = client.get(reverse("configuration")).content.decode()
+    assert "The SLA policy “Gold” has no targets yet." in html
