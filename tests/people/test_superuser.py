@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
@@ -17,6 +17,9 @@ from kontosjef.people.models import User
 
 def test_it_makes_the_first_superuser_an_administrator(db, monkeypatch, capsys):
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "first-admin-password-2026")
+    # The command closes every database connection when it ends; on PostgreSQL that would be
+    # the test's own transaction. (tests/browser/test_fresh_install.py runs it as a process.)
+    monkeypatch.setattr(connections, "close_all", lambda: None)
     cli.main(["createsuperuser", "--noinput", "--username", "root", "--email", "root@example.com"])
     assert "Superuser created successfully." in capsys.readouterr().out
     root = User.objects.get(username="root")
