@@ -428,7 +428,7 @@ def test_it_lists_accounts_in_a_constant_number_of_queries(
         _item(account, "x")
     client.force_login(mona)
     # session, user, TAMs for the filter, count, page of accounts, current TAMs, health history,
-    # last contact, summary, inbox count in the navigation
-    with django_assert_num_queries(11):
+    # last contact, summary, first-run guidance (a manager), data's last activity, inbox count
+    with django_assert_num_queries(12):
         response = client.get(reverse("home"))
     assert len(response.context["rows"]) == n

@@ -1,4 +1,5 @@
-"""What the browser tests drive: a real Kontosjef server on the demo company, and helpers for pages.
+"""What the browser tests drive: a real Kontosjef server on the demo company or on a fresh install,
+and helpers for pages.
 
 The server is `kontosjef web` (waitress, DEBUG off, static files from WhiteNoise's finders) in a
 subprocess, with its own SQLite database in a temporary directory; it never touches the test
@@ -123,6 +124,37 @@ def start_demo_site(var_dir: Path, *, wait: float = 60) -> DemoSite:
     kontosjef("migrate", "--no-input", "-v0", env=env)
     if not reuse:
         kontosjef("demo", env=env)
+    return serve(var_dir, env=env, wait=wait)
+
+
+# The first administrator of a fresh install (`start_fresh_site`).
+FRESH_ADMIN = "admin"
+FRESH_PASSWORD = "first-morning-2026"  # noqa: S105 (a test install's password)
+
+
+def start_fresh_site(
+    var_dir: Path,
+    *,
+    username: str = FRESH_ADMIN,
+    password: str = FRESH_PASSWORD,
+    wait: float = 60,
+) -> DemoSite:
+    """A fresh install as a new user makes one: an empty database migrated, the first
+    administrator from `kontosjef createsuperuser --noinput` (its DJANGO_SUPERUSER_* variables),
+    then `kontosjef web`. Nothing else: no demo, no configuration, no data. `kontosjef(...,
+    env=demo_env(site.var_dir))` runs further commands (an import) against the same database."""
+    env = demo_env(var_dir)
+    kontosjef("migrate", "--no-input", "-v0", env=env)
+    kontosjef(
+        "createsuperuser", "--noinput",
+        env=env | {"DJANGO_SUPERUSER_USERNAME": username, "DJANGO_SUPERUSER_PASSWORD": password,
+                   "DJANGO_SUPERUSER_EMAIL": f"{username}@example.com"},
+    )  # fmt: skip
+    return serve(var_dir, env=env, wait=wait)
+
+
+def serve(var_dir: Path, *, env: dict[str, str], wait: float = 60) -> DemoSite:
+    """Start `kontosjef web` on a free port over the database in `var_dir`, once it answers."""
     port = free_port()
     log = var_dir / "web.log"
     with log.open("wb") as out:

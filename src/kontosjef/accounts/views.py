@@ -15,6 +15,7 @@ from kontosjef.accounts import charts, queries
 from kontosjef.accounts.forms import PortfolioFilterForm
 from kontosjef.accounts.models import Account
 from kontosjef.cases.models import CaseEvent, Priority
+from kontosjef.configuration.queries import setup_guide
 from kontosjef.people import access
 from kontosjef.people.models import Department, User
 
@@ -46,6 +47,8 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         "sort": form.ordering,
         "now": now,
         "as_of": as_of,
+        # What is left to set up on a fresh install (administrators and managers).
+        "setup": setup_guide(user),
     }
     fragment = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request"

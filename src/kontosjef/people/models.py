@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -17,6 +21,33 @@ class Department(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UserManager(DjangoUserManager["User"]):
+    """A superuser is an administrator: every path that makes one (`kontosjef createsuperuser`,
+    tests' `admin_user`, scripts) gets the admin role, never the default viewer."""
+
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> User:
+        extra.setdefault("role", User.Role.ADMIN)
+        if extra["role"] != User.Role.ADMIN:
+            raise ValueError("A superuser must have the role admin.")
+        # Imported here: the audit app's models refer to this one.
+        from kontosjef.audit.services import audit_record
+
+        with transaction.atomic():
+            user = super().create_superuser(username, email, password, **extra)
+            # The first administrator of a fresh install starts the audit log; nobody made it.
+            audit_record(
+                at=timezone.now(),
+                actor=None,
+                action="user.create",
+                obj=user,
+                after={"username": user.username, "email": user.email, "role": user.role,
+                       "is_superuser": True},
+            )  # fmt: skip
+        return user
 
 
 class User(AbstractUser):
@@ -57,6 +88,8 @@ class User(AbstractUser):
     external_source = models.CharField(_("external source"), max_length=40, blank=True, default="")
     external_id = models.CharField(_("external id"), max_length=200, blank=True, default="")
 
+    objects = UserManager()  # type: ignore[misc]
+
     class Meta:
         ordering = ["username"]
         verbose_name = _("user")
@@ -74,6 +107,15 @@ class User(AbstractUser):
                 fields=["external_source", "external_id"],
                 condition=~models.Q(external_id=""),
                 name="user_external_unique",
+            ),
+            # Django's superuser flag opens the admin and every permission: only for admins.
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=False) | models.Q(role="admin"),
+                name="user_superuser_is_admin",
+                violation_error_message=_(
+                    "A superuser must have the role Administrator: choose that role, or untick "
+                    "“superuser status”."
+                ),
             ),
         ]
         indexes = [models.Index(fields=["role"])]

@@ -1,4 +1,8 @@
-"""Every write to departments, users and API tokens."""
+"""Every write to departments, users and API tokens.
+
+Departments, people and roles are the administrators' (`by=None` only for bootstrap commands:
+the first admin, the demo, imports).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -28,9 +36,34 @@ USER_FIELDS = [
 ]
 
 
-def department_create(*, by: User, name: str, now: datetime, code: str = "") -> Department:
-    access.require_manager(by)
-    department = Department(name=name.strip(), code=code or slugify(name))
+def _unique_department_name(name: str, *, pk: int | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Give the department a name.")})
+    others = Department.objects.exclude(pk=pk) if pk is not None else Department.objects.all()
+    if others.filter(name__iexact=name).exists():
+        raise ValidationError(
+            {"name": _("There is already a department called “%(name)s”.") % {"name": name}}
+        )
+    return name
+
+
+def department_create(
+    *, by: User | None, name: str, now: datetime, code: str = "", description: str = ""
+) -> Department:
+    """A department. `code` (a short slug that imports and mappings name it by) defaults to the
+    name's slug."""
+    if by is not None:
+        access.require_admin(by)
+    name = _unique_department_name(name, pk=None)
+    code = (code or "").strip() or slugify(name)
+    if not code:
+        raise ValidationError({"code": _("Give a code of letters, digits and hyphens.")})
+    if Department.objects.filter(code=code).exists():
+        raise ValidationError(
+            {"code": _("The code “%(code)s” is taken: choose another one.") % {"code": code}}
+        )
+    department = Department(name=name, code=code, description=description.strip())
     department.full_clean()
     with transaction.atomic():
         department.save()
@@ -39,7 +72,29 @@ def department_create(*, by: User, name: str, now: datetime, code: str = "") -> 
             actor=by,
             action="department.create",
             obj=department,
-            after=snapshot(department, ["name", "code"]),
+            after=snapshot(department, ["name", "code", "description"]),
+        )
+    return department
+
+
+def department_rename(
+    *, department: Department, by: User, now: datetime, name: str, description: str
+) -> Department:
+    """Change a department's name and description. Its code stays: imports know it by that."""
+    access.require_admin(by)
+    name = _unique_department_name(name, pk=department.pk)
+    before = snapshot(department, ["name", "description"])
+    department.name, department.description = name, description.strip()
+    department.full_clean()
+    with transaction.atomic():
+        department.save(update_fields=["name", "description"])
+        audit_record(
+            at=now,
+            actor=by,
+            action="department.rename",
+            obj=department,
+            before=before,
+            after=snapshot(department, ["name", "description"]),
         )
     return department
 
@@ -59,11 +114,18 @@ def user_create(
     external_source: str = "",
     external_id: str = "",
 ) -> User:
-    """Create an employee. `by=None` only for bootstrap commands (the first admin, the demo)."""
+    """Create an employee. `password=None` leaves them without one: they sign in once they set
+    one through a set-password link (`user_password_link`). Administrators create people;
+    `by=None` only for bootstrap commands (the demo, integration identities)."""
     if by is not None:
-        access.require_manager(by)
-        if role == User.Role.ADMIN and by.role != User.Role.ADMIN:
-            access.require_admin(by)
+        access.require_admin(by)
+    if role not in User.Role.values:
+        raise ValidationError({"role": _("Choose one of the roles.")})
+    if User.objects.filter(username__iexact=username.strip()).exists():
+        raise ValidationError(
+            {"username": _("The user name “%(name)s” is taken: choose another one.")
+             % {"name": username.strip()}}
+        )  # fmt: skip
     user = User(
         username=username.strip(),
         first_name=first_name,
@@ -88,6 +150,97 @@ def user_create(
             at=now, actor=by, action="user.create", obj=user, after=snapshot(user, USER_FIELDS)
         )
     return user
+
+
+def _active_admins() -> int:
+    return User.objects.filter(role=User.Role.ADMIN, is_active=True).count()
+
+
+def user_update(
+    *,
+    user: User,
+    by: User,
+    now: datetime,
+    first_name: str,
+    last_name: str,
+    email: str,
+    role: str,
+    department: Department | None,
+    language: str,
+) -> User:
+    """Change an employee's name, e-mail, role, department and language (administrators). The
+    Django flags follow the role: administrators are staff and superusers, nobody else is. The
+    last active administrator keeps the role, so the site is never left without one."""
+    access.require_admin(by)
+    if role not in User.Role.values:
+        raise ValidationError({"role": _("Choose one of the roles.")})
+    if (
+        user.role == User.Role.ADMIN
+        and role != User.Role.ADMIN
+        and user.is_active
+        and _active_admins() <= 1
+    ):
+        raise ValidationError(
+            {"role": _("%(name)s is the only active administrator: make someone else an "
+                       "administrator first.") % {"name": user}}
+        )  # fmt: skip
+    before = snapshot(user, USER_FIELDS)
+    user.first_name, user.last_name, user.email = first_name.strip(), last_name.strip(), email
+    user.role, user.department, user.language = role, department, language
+    user.is_staff = user.is_superuser = role == User.Role.ADMIN
+    try:
+        user.full_clean()
+    except ValidationError:
+        user.refresh_from_db()
+        raise
+    with transaction.atomic():
+        user.save()
+        audit_record(at=now, actor=by, action="user.update", obj=user, before=before,
+                     after=snapshot(user, USER_FIELDS))  # fmt: skip
+    return user
+
+
+def user_set_active(*, user: User, by: User, now: datetime, is_active: bool) -> User:
+    """Deactivate an employee (they can no longer sign in or use their API tokens; their history
+    and assignments stay) or activate them again. Administrators may not deactivate themselves,
+    nor the last active administrator."""
+    access.require_admin(by)
+    if user.is_active == is_active:
+        return user
+    if not is_active and user.pk == by.pk:
+        raise ValidationError(
+            {"is_active": _("You cannot deactivate yourself: ask another administrator.")}
+        )
+    if not is_active and user.role == User.Role.ADMIN and _active_admins() <= 1:
+        raise ValidationError(
+            {"is_active": _("%(name)s is the only active administrator: make someone else an "
+                            "administrator first.") % {"name": user}}
+        )  # fmt: skip
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=is_active)
+        user.is_active = is_active
+        audit_record(
+            at=now, actor=by, action="user.activate" if is_active else "user.deactivate",
+            obj=user, before={"is_active": not is_active}, after={"is_active": is_active},
+        )  # fmt: skip
+    return user
+
+
+def user_password_link(*, user: User, by: User, now: datetime) -> str:
+    """The path of a link at which `user` sets a new password, for an administrator to pass
+    on. It works once (setting the password changes the token's basis) and for
+    `PASSWORD_RESET_TIMEOUT` (three days). Issuing it is audited; the link itself is not
+    stored."""
+    access.require_admin(by)
+    if not user.is_active:
+        raise ValidationError(
+            {"is_active": _("%(name)s is deactivated: activate them first.") % {"name": user}}
+        )
+    token = default_token_generator.make_token(user)
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    with transaction.atomic():
+        audit_record(at=now, actor=by, action="user.password_link", obj=user)
+    return reverse("password_set", kwargs={"uidb64": uid, "token": token})
 
 
 def user_set_notification_preference(*, user: User, by: User, notify: str, now: datetime) -> User:
