@@ -204,3 +204,19 @@ def test_it_lets_only_managers_create_or_rename_policies(client, alice, enterpri
     client.force_login(alice)
     assert client.post(reverse("configuration_policy_new"), new_policy()).status_code == 403
     assert not SlaPolicy.objects.filter(name="Premium").exists()
+
+
+def test_it_runs_the_chosen_priorities_around_the_clock(client, mona, frozen):
+    client.force_login(mona)
+    data = new_policy(option__around_the_clock=["p1", "p2"])
+    response = client.post(reverse("configuration_policy_new"), data, follow=True)
+    policy = SlaPolicy.objects.get(name="Premium")
+    (version,) = sla_policy_versions(policy)
+    assert version.options["around_the_clock"] == ["p1", "p2"]
+    assert "Around the clock (24×7): P1, P2" in response.content.decode()
+    edit = client.get(reverse("configuration_policy", args=[policy.pk]))
+    assert "Priorities whose clocks run around the clock" in edit.content.decode()
+    with pytest.raises(ValidationError):
+        sla_policy_create(by=mona, name="Odd", now=NOW,
+                          metrics={"first_reply": {"targets": {"p1": HOUR}}},
+                          options={"around_the_clock": ["p9"]})  # fmt: skip

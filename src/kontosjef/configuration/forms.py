@@ -507,6 +507,15 @@ class PolicyTargetsForm(forms.Form):
         for name, field in option_fields().items():
             field.initial = str(self.current_options.get(name, OPTION_DEFAULTS[name]))
             self.fields[f"option__{name}"] = field
+        self.fields["option__around_the_clock"] = forms.MultipleChoiceField(
+            label=_("Priorities whose clocks run around the clock (24×7)"),
+            help_text=_("Whatever the account's business hours, as contracts promise for urgent "
+                        "cases: nights, weekends and holidays count."),
+            required=False,
+            choices=[(p.value, p.value.upper()) for p in Priority],
+            initial=self.current_options.get("around_the_clock", []),
+            widget=forms.CheckboxSelectMultiple,
+        )  # fmt: skip
 
     def grid(self) -> list[dict[str, Any]]:
         return [
@@ -524,6 +533,9 @@ class PolicyTargetsForm(forms.Form):
 
     def option_fields(self) -> list[forms.BoundField]:
         return [self[f"option__{name}"] for name in option_fields()]
+
+    def around_the_clock_field(self) -> forms.BoundField:
+        return self["option__around_the_clock"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -582,6 +594,13 @@ class PolicyTargetsForm(forms.Form):
                 options.pop(name, None)
             else:
                 options[name] = value
+        if "option__around_the_clock" in self.cleaned_data:
+            chosen = [p.value for p in Priority
+                      if p.value in self.cleaned_data["option__around_the_clock"]]  # fmt: skip
+            if chosen:
+                options["around_the_clock"] = chosen
+            else:
+                options.pop("around_the_clock", None)
         return options
 
 
@@ -878,6 +897,11 @@ def option_summary(options: dict[str, Any]) -> list[str]:
         if name in options and options[name] != OPTION_DEFAULTS[name]:
             chosen = dict(field.choices).get(str(options[name]), str(options[name]))  # type: ignore[attr-defined]
             lines.append(f"{field.label}: {chosen}")
+    if options.get("around_the_clock"):
+        lines.append(
+            gettext("Around the clock (24×7): %(priorities)s")
+            % {"priorities": ", ".join(p.upper() for p in options["around_the_clock"])}
+        )
     if options.get("calendar_change") == "last":
         lines.append(
             gettext("Calendar changes: all of a clock's time counts on the latest calendar")
