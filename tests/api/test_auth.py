@@ -73,6 +73,7 @@ def test_it_refuses_every_write_with_a_read_token(api_as, mona, acme_case, metho
         case_id=acme_case.pk,
         contact_id=1,
         product_id=1,
+        item_id=1,
     )
     client = api_as(mona, scope="read")
     before = (AuditEntry.objects.count(), CaseEvent.objects.count())

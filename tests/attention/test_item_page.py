@@ -50,11 +50,16 @@ def test_it_lets_a_viewer_read_an_item_without_actions(client, items, vera, acme
     assert "Only the item's TAM or a manager may change it." in html
 
 
-def test_it_hides_items_of_accounts_an_agent_may_not_read(client, items, erik, gina, acme, mona):
+def test_it_hides_every_item_from_agents_as_their_inbox_does(
+    client, items, erik, gina, acme, mona, vera
+):
     item = frt(acme)
     assert page(client, erik, item).status_code == 404
+    # Serving one of the account's cases does not open the account's items to an agent.
     make_case(account=acme, by=mona, department=gina.department, now=NOW)
-    assert page(client, gina, item).status_code == 200
+    assert page(client, gina, item).status_code == 404
+    # A viewer reads everything, items included, and changes nothing.
+    assert page(client, vera, item).status_code == 200
 
 
 def test_it_answers_404_for_an_unknown_item(client, items, alice):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status as Answer
 from pydantic import AfterValidator, WithJsonSchema
 
-from kontosjef.accounts import services
+from kontosjef.accounts import queries, services
+from kontosjef.accounts.health import health_band
 from kontosjef.accounts.models import (
     Account,
     AccountQuerySet,
@@ -331,3 +334,151 @@ def product_create(request: HttpRequest, payload: ProductIn) -> Answer[Product]:
 )
 def product_detail(request: HttpRequest, product_id: Id) -> Product:
     return get_object_or_404(Product, pk=product_id)
+
+
+# Health, KPIs and expectations ------------------------------------------------------------------
+
+
+class AsOfIn(FilterIn):
+    as_of: date | None = Field(
+        None,
+        description="The day the figures are as of (default: now, or the data's last day of "
+        "activity when that is long past; see docs/health.md).",
+    )
+
+
+class ContributionOut(Schema):
+    code: str
+    name: str
+    kpi: str
+    value: float | None
+    threshold: float | None
+    is_met: bool
+    has_data: bool
+    samples: int | None = Field(description="Cycles, cases or answers the value rests on.")
+    points_lost: float
+    points_at_stake: float
+
+
+class TrendOut(Schema):
+    days: int
+    points_per_day: float | None = Field(alias="slope")
+
+
+class HealthOut(Schema):
+    account: int
+    on: date | None = Field(description="The snapshot's day; null before the first snapshot.")
+    as_of: datetime = Field(description="The instant the figures are as of.")
+    score: float | None = Field(description="0–100; null when no expectation had data.")
+    band: str = Field(description="healthy, watch, at_risk or unknown")
+    trends: list[TrendOut]
+    contributions: list[ContributionOut]
+
+
+class HealthDayOut(Schema):
+    on: date
+    score: float | None
+
+
+class HealthHistoryOut(Schema):
+    account: int
+    days: list[HealthDayOut]
+
+
+class KpisOut(Schema):
+    account: int
+    on: date | None
+    windows: dict[str, dict[str, float]] = Field(
+        description="Per window in days, each KPI with data (units as in docs/health.md)."
+    )
+
+
+class ExpectationOut(Schema):
+    code: str
+    name: str
+    kpi: str
+    comparator: str
+    threshold: float
+    window_days: int
+    severity: str
+    is_override: bool = Field(description="The account's own threshold, not its tier's.")
+
+
+class HistoryIn(FilterIn):
+    since: date | None = Field(None, description="First day (default: a year before `until`).")
+    until: date | None = Field(None, description="Last day (default: the as-of day).")
+
+
+def _account(request: HttpRequest, account_id: int) -> Account:
+    return get_object_or_404(access.readable_accounts(user_of(request)), pk=account_id)
+
+
+@router.get(
+    "/accounts/{account_id}/health",
+    response={200: HealthOut, READ_ERRORS: ErrorOut},
+    tags=["health"],
+)
+def account_health(request: HttpRequest, account_id: Id, when: Query[AsOfIn]) -> dict[str, object]:
+    """The account's health score, band, trends and what each expectation cost, from the latest
+    snapshot on or before the as-of day."""
+    account = _account(request, account_id)
+    as_of = queries.resolve_as_of(day=when.as_of, now=timezone.now())
+    health = queries.account_health(account, queries.account_expectations(account), day=as_of.day)
+    score = health.snapshot.score if health is not None else None
+    return {
+        "account": account.pk,
+        "on": health.snapshot.on if health is not None else None,
+        "as_of": as_of.instant,
+        "score": score,
+        "band": health_band(score),
+        "trends": health.trends if health is not None else [],
+        "contributions": health.contributions if health is not None else [],
+    }
+
+
+@router.get(
+    "/accounts/{account_id}/health/history",
+    response={200: HealthHistoryOut, READ_ERRORS: ErrorOut},
+    tags=["health"],
+)
+def account_health_history(
+    request: HttpRequest, account_id: Id, span: Query[HistoryIn]
+) -> dict[str, object]:
+    """The account's daily health scores, oldest first (at most 3 years at a time)."""
+    account = _account(request, account_id)
+    until = span.until or queries.resolve_as_of(day=None, now=timezone.now()).day
+    since = span.since or until - timedelta(days=365)
+    if since > until or (until - since).days > 3 * 366:
+        raise ValidationError({"since": _("Choose a first day before the last, at most 3 years.")})
+    days = account.health_snapshots.filter(on__gte=since, on__lte=until).order_by("on")
+    return {"account": account.pk, "days": list(days.values("on", "score"))}
+
+
+@router.get(
+    "/accounts/{account_id}/kpis", response={200: KpisOut, READ_ERRORS: ErrorOut}, tags=["health"]
+)
+def account_kpis(request: HttpRequest, account_id: Id, when: Query[AsOfIn]) -> dict[str, object]:
+    """The account's KPIs over 7, 30 and 90 days from the latest snapshot on or before the
+    as-of day."""
+    account = _account(request, account_id)
+    as_of = queries.resolve_as_of(day=when.as_of, now=timezone.now())
+    latest = list(
+        account.kpi_snapshots.filter(on__lte=as_of.day).order_by("-on", "window_days")[:3]
+    )
+    on = latest[0].on if latest else None
+    windows = {
+        str(s.window_days): {k: v for k, v in s.values.items() if v is not None}
+        for s in latest
+        if s.on == on
+    }
+    return {"account": account.pk, "on": on, "windows": windows}
+
+
+@router.get(
+    "/accounts/{account_id}/expectations",
+    response={200: list[ExpectationOut], READ_ERRORS: ErrorOut},
+    tags=["health"],
+)
+def account_expectation_list(request: HttpRequest, account_id: Id) -> list[object]:
+    """The standards the account is held to: its tier's, with its own thresholds."""
+    return list(queries.account_expectations(_account(request, account_id)).values())

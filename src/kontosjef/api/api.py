@@ -10,12 +10,14 @@ from ninja import NinjaAPI, Swagger
 from kontosjef.accounts.api import router as accounts_router
 from kontosjef.api.auth import SessionReadAuth, TokenAuth
 from kontosjef.api.errors import install_error_handlers, json_errors_outside_operations, not_found
+from kontosjef.attention.api import router as attention_router
 from kontosjef.cases.api import router as cases_router
 from kontosjef.cases.api import webhooks_router
 from kontosjef.people.api import router as people_router
 
 DESCRIPTION = """\
-Accounts, contacts, products, cases and their events, users and departments.
+Accounts with their health, KPIs and expectations, contacts, products, cases and their events,
+attention items and their actions, users and departments.
 
 Send a personal API token as `Authorization: Bearer ksj_…` (create one on the *API tokens* page).
 A signed-in browser session may also read. Lists are paginated by cursor: pass the page's
@@ -40,6 +42,7 @@ install_error_handlers(api)
 api.add_router("", people_router)
 api.add_router("", accounts_router)
 api.add_router("", cases_router)
+api.add_router("", attention_router)
 api.add_router("", webhooks_router)
 
 

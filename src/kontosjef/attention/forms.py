@@ -33,12 +33,21 @@ class InboxFilterForm(forms.Form):
         choices=[("", _("All severities")), *Expectation.Severity.choices],
     )
     account = forms.CharField(label=_("Account"), required=False, max_length=200)
+    show = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[
+            (queries.SHOW_ACTIVE, _("Open items")),
+            (queries.SHOW_SNOOZED, _("Snoozed items")),
+            (queries.SHOW_CLOSED, _("Closed items")),
+        ],
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not user.is_manager_or_admin:
             del self.fields["queue"]
-        for name in ("queue", "kind", "severity"):
+        for name in ("queue", "kind", "severity", "show"):
             if name in self.fields:
                 self.fields[name].widget.attrs["data-autosubmit"] = ""
         self.fields["account"].widget = forms.TextInput(
@@ -61,6 +70,42 @@ class DismissForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("The same condition is not raised again until it clears."),
         error_messages={"required": _("Say why the item is dismissed.")},
+    )
+
+
+class ResolveForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=queries.OUTCOME_CHOICES,
+        error_messages={"required": _("Choose how the item ended.")},
+    )
+    comment = forms.CharField(
+        label=_("What was done?"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The condition is not raised again for the item's window unless it clears."),
+        error_messages={"required": _("Say what was done.")},
+    )
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateField(
+        label=_("Snooze until"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Back in the inbox on that day at 08:00; at most 90 days."),
+        error_messages={"required": _("Choose a day.")},
+    )
+    reason = forms.CharField(
+        label=_("Why?"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label=_("Comment"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write a comment.")},
     )
 
 

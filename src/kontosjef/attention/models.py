@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import TextChoices
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +41,16 @@ class AttentionItem(models.Model):
         TAM = "tam", _("The account's TAM")
         MANAGERS = "managers", _("Managers")
 
+    class Outcome(TextChoices):
+        """How an item ended: chosen by the person who resolves it, or `cleared` when the rules
+        found the condition gone."""
+
+        FIXED = "fixed", _("Fixed: the cause is removed")
+        IMPROVING = "improving", _("Action taken: the figures will follow")
+        AGREED = "agreed", _("Agreed with the customer")
+        NOT_A_PROBLEM = "not_a_problem", _("Not a problem after all")
+        CLEARED = "cleared", _("Cleared: the condition no longer holds")
+
     ACTIVE_STATES = (State.OPEN, State.ACKNOWLEDGED, State.IN_PROGRESS)
 
     account = models.ForeignKey(
@@ -67,6 +80,11 @@ class AttentionItem(models.Model):
     updated_at = models.DateTimeField(_("updated at"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     close_reason = models.TextField(_("reason"), blank=True, default="")
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, blank=True, default=""
+    )
+    # Out of the inbox until then; the item stays active and the rules keep updating it.
+    snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
 
     objects = AttentionItemQuerySet.as_manager()
 
@@ -122,6 +140,9 @@ class AttentionItem(models.Model):
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
 
+    def is_snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > now
+
 
 class AttentionItemEvent(models.Model):
     """What happened to an item and who did it. Append-only."""
@@ -134,6 +155,9 @@ class AttentionItemEvent(models.Model):
         RESOLVED = "resolved", _("Resolved")
         DISMISSED = "dismissed", _("Dismissed")
         ROUTED = "routed", _("Routed")
+        SNOOZED = "snoozed", _("Snoozed")
+        UNSNOOZED = "unsnoozed", _("Back in the inbox")
+        COMMENTED = "commented", _("Comment")
 
     item = models.ForeignKey(
         AttentionItem, verbose_name=_("item"), on_delete=models.PROTECT, related_name="events"

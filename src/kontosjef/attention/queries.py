@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -33,11 +34,17 @@ QUEUE_MANAGERS = "managers"
 QUEUE_ALL = "all"
 
 
-def inbox_items(user: User) -> AttentionItemQuerySet:
-    """The active items in a user's inbox: a TAM's own items on the accounts of their portfolio;
-    for managers and admins their own items and the managers' queue. Agents and viewers have no
-    inbox."""
-    items = AttentionItem.objects.active()
+def _awake(now: datetime | None) -> Q:
+    """Not snoozed at `now` (now if None)."""
+    at = now or timezone.now()
+    return Q(snoozed_until=None) | Q(snoozed_until__lte=at)
+
+
+def inbox_items(user: User, *, now: datetime | None = None) -> AttentionItemQuerySet:
+    """The active items in a user's inbox, snoozed ones left out: a TAM's own items on the
+    accounts of their portfolio; for managers and admins their own items and the managers'
+    queue. Agents and viewers have no inbox."""
+    items = AttentionItem.objects.active().filter(_awake(now))
     if not (user.is_authenticated and user.is_active):
         return items.none()
     if user.role in (User.Role.ADMIN, User.Role.MANAGER):
@@ -58,33 +65,65 @@ def has_inbox(user: User) -> bool:
 
 
 def readable_items(user: User) -> AttentionItemQuerySet:
-    """Items (active or closed) on the accounts the user may read."""
+    """Items (active or closed) the user may open: managers, admins and viewers every item, a
+    TAM those on their portfolio's accounts. Agents work cases, not items: none (their
+    department's cases would otherwise widen to the accounts' items)."""
+    if not (user.is_authenticated and user.is_active) or user.role == User.Role.AGENT:
+        return AttentionItem.objects.none()
     return AttentionItem.objects.filter(account__in=access.readable_accounts(user))
 
 
+SHOW_ACTIVE, SHOW_SNOOZED, SHOW_CLOSED = "active", "snoozed", "closed"
+# The outcomes a person chooses when resolving an item.
+OUTCOME_CHOICES = [
+    (value, label)
+    for value, label in AttentionItem.Outcome.choices
+    if value != AttentionItem.Outcome.CLEARED
+]
+
+
 def inbox_list(
-    user: User, *, queue: str = QUEUE_INBOX, kind: str = "", severity: str = "", account: str = ""
+    user: User,
+    *,
+    queue: str = QUEUE_INBOX,
+    kind: str = "",
+    severity: str = "",
+    account: str = "",
+    show: str = SHOW_ACTIVE,
+    now: datetime | None = None,
 ) -> AttentionItemQuerySet:
-    """The inbox page's items: most severe first, then newest, with account and owner joined.
+    """The inbox page's items: most severe first, then newest, with account and owner joined
+    (closed items: most recently closed first).
 
     A manager picks the queue: their inbox (own items and the managers' queue), only their own,
-    only the managers' queue, or every active item. Anyone else gets `inbox_items`.
+    only the managers' queue, or every item. Anyone else gets their own. `show` picks active
+    items in the inbox, snoozed ones, or closed ones (resolved or dismissed).
     """
-    if user.is_authenticated and user.role in (User.Role.ADMIN, User.Role.MANAGER):
-        active = AttentionItem.objects.active()
-        items = {
-            QUEUE_MINE: active.filter(owner=user),
-            QUEUE_MANAGERS: active.filter(queue=AttentionItem.Queue.MANAGERS),
-            QUEUE_ALL: active,
-        }.get(queue, inbox_items(user))
+    at = now or timezone.now()
+    if not has_inbox(user):
+        return AttentionItem.objects.none()
+    if show == SHOW_CLOSED:
+        base = readable_items(user).exclude(state__in=AttentionItem.ACTIVE_STATES)
+    elif show == SHOW_SNOOZED:
+        base = readable_items(user).active().filter(snoozed_until__gt=at)
     else:
-        items = inbox_items(user)
+        base = readable_items(user).active().filter(_awake(at))
+    if user.role in (User.Role.ADMIN, User.Role.MANAGER):
+        items = {
+            QUEUE_MINE: base.filter(owner=user),
+            QUEUE_MANAGERS: base.filter(queue=AttentionItem.Queue.MANAGERS),
+            QUEUE_ALL: base,
+        }.get(queue, base.filter(Q(owner=user) | Q(queue=AttentionItem.Queue.MANAGERS)))
+    else:
+        items = base.filter(owner=user)
     if kind:
         items = items.filter(kind=kind)
     if severity:
         items = items.filter(severity=severity)
     if account:
         items = items.filter(account__name__icontains=account)
+    if show == SHOW_CLOSED:
+        return items.select_related("account", "owner").order_by("-closed_at", "-id")
     return most_severe_first(items)
 
 
@@ -198,10 +237,14 @@ def item_history(item: AttentionItem) -> list[AttentionItemEvent]:
     owners = {e.pk: _owners(e) for e in events}
     ids = {i for pair in owners.values() for i in pair if i is not None}
     users = User.objects.in_bulk(ids) if ids else {}
+    outcomes = dict(AttentionItem.Outcome.choices)
     for e in events:
         before, after = owners[e.pk]
         e.before_owner = users.get(before) if before else None  # type: ignore[attr-defined]
         e.after_owner = users.get(after) if after else None  # type: ignore[attr-defined]
+        e.outcome_label = outcomes.get(e.data.get("outcome", ""), "")  # type: ignore[attr-defined]
+        until = e.data.get("until")
+        e.until = parse_datetime(until) if isinstance(until, str) else None  # type: ignore[attr-defined]
     return events
 
 

@@ -17,7 +17,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kontosjef.accounts.health import (
     HealthResult,
@@ -36,6 +38,7 @@ from kontosjef.people.models import User
 
 State = AttentionItem.State
 Kind = AttentionItem.Kind
+Outcome = AttentionItem.Outcome
 EventKind = AttentionItemEvent.Kind
 
 
@@ -202,7 +205,7 @@ def attention_evaluate(*, result: HealthResult, notify: bool = True) -> Attentio
                 run.routed += _route(item, tams.get(item.account_id), now)
         for key, item in active.items():
             if key not in conditions:
-                _close(item, State.RESOLVED, now, by=None, reason="")
+                _close(item, State.RESOLVED, now, by=None, reason="", outcome=Outcome.CLEARED)
                 run.resolved += 1
         # Many accounts can fail at once (a first run, an outage): insert new items in bulk.
         AttentionItem.objects.bulk_create(run.opened, batch_size=2000)
@@ -224,13 +227,27 @@ def attention_evaluate(*, result: HealthResult, notify: bool = True) -> Attentio
     return run
 
 
+# Outcomes a person chose: such a resolution silences the condition for a while (see below).
+PERSON_OUTCOMES = [o for o in Outcome.values if o != Outcome.CLEARED]
+
+
+def _silenced(item: AttentionItem, now: datetime) -> bool:
+    """A dismissal silences its condition until it clears once; a resolution by a person for
+    the item's window at most (a 30-day figure lags the fix by up to 30 days), or until it
+    clears."""
+    if item.state == State.DISMISSED:
+        return True
+    days = item.window_days or 7
+    return item.closed_at is not None and now < item.closed_at + timedelta(days=days)
+
+
 def _dismissed_and_uncleared(keys: set[tuple[int, str]], now: datetime) -> set[tuple[int, str]]:
-    """Keys whose latest item was dismissed and whose condition has held ever since: a
-    dismissal silences the condition until it clears once."""
-    # Only keys with a dismissal not yet cleared can be silenced: read their closed items alone.
-    pending = AttentionItem.objects.filter(state=State.DISMISSED).exclude(
-        evidence__has_key="cleared_at"
-    )
+    """Keys whose latest item was closed by a person (dismissed, or resolved with an outcome)
+    and whose condition has held ever since: those stay silent (`_silenced`)."""
+    # Only keys closed by a person and not yet cleared can be silenced: read those alone.
+    pending = AttentionItem.objects.filter(
+        Q(state=State.DISMISSED) | Q(state=State.RESOLVED, outcome__in=PERSON_OUTCOMES)
+    ).exclude(evidence__has_key="cleared_at")
     pairs = set(pending.values_list("account_id", "key"))
     if not pairs:
         return set()
@@ -242,10 +259,12 @@ def _dismissed_and_uncleared(keys: set[tuple[int, str]], now: datetime) -> set[t
         latest[(item.account_id, item.key)] = item
     silenced = set()
     for key, item in latest.items():
-        if item.state != State.DISMISSED or item.evidence.get("cleared_at"):
+        by_person = item.state == State.DISMISSED or item.outcome in PERSON_OUTCOMES
+        if not by_person or item.evidence.get("cleared_at"):
             continue
         if key in keys:
-            silenced.add(key)
+            if _silenced(item, now):
+                silenced.add(key)
         else:
             item.evidence = {**item.evidence, "cleared_at": now.isoformat()}
             item.save(update_fields=["evidence"])
@@ -291,11 +310,22 @@ def _route(item: AttentionItem, tam_id: int | None, now: datetime) -> int:
     return 1
 
 
-def _close(item: AttentionItem, state: str, now: datetime, *, by: User | None, reason: str) -> None:
+def _close(
+    item: AttentionItem,
+    state: str,
+    now: datetime,
+    *,
+    by: User | None,
+    reason: str,
+    outcome: str = "",
+) -> None:
     item.state, item.closed_at, item.updated_at, item.close_reason = state, now, now, reason
-    item.save(update_fields=["state", "closed_at", "updated_at", "close_reason"])
+    item.outcome, item.snoozed_until = outcome, None
+    item.save(update_fields=["state", "closed_at", "updated_at", "close_reason", "outcome",
+                             "snoozed_until"])  # fmt: skip
     kind = EventKind.RESOLVED if state == State.RESOLVED else EventKind.DISMISSED
-    AttentionItemEvent.objects.create(item=item, at=now, kind=kind, by=by, data={"reason": reason})
+    data = {"reason": reason, **({"outcome": outcome} if outcome else {})}
+    AttentionItemEvent.objects.create(item=item, at=now, kind=kind, by=by, data=data)
 
 
 # People acting on items ------------------------------------------------------------------------
@@ -351,6 +381,76 @@ def attention_dismiss(*, item: AttentionItem, by: User, reason: str, now: dateti
         after = {"state": State.DISMISSED, "reason": reason}
         audit_record(at=now, actor=by, action="attention.dismissed", obj=item,
                      before={"state": before}, after=after)  # fmt: skip
+
+
+def attention_resolve(
+    *, item: AttentionItem, by: User, outcome: str, comment: str, now: datetime
+) -> None:
+    """Close the item as handled, with an outcome and a comment. The rules leave its condition
+    alone for the item's window (or until it clears): a 30-day figure takes up to 30 days to
+    show a fix. Raised again after that if it still holds."""
+    comment = comment.strip()
+    if outcome not in PERSON_OUTCOMES:
+        raise ValidationError({"outcome": _("Choose how the item ended.")})
+    if not comment:
+        raise ValidationError({"comment": _("Say what was done.")})
+    if len(comment) > 5000:
+        raise ValidationError({"comment": _("At most 5,000 characters.")})
+    _require(by, item)
+    with transaction.atomic():
+        before = item.state
+        _close(item, State.RESOLVED, now, by=by, reason=comment, outcome=outcome)
+        audit_record(at=now, actor=by, action="attention.resolved", obj=item,
+                     before={"state": before},
+                     after={"state": State.RESOLVED, "outcome": outcome})  # fmt: skip
+
+
+SNOOZE_LIMIT = timedelta(days=90)
+
+
+def attention_snooze(
+    *, item: AttentionItem, by: User, until: datetime | None, reason: str, now: datetime
+) -> None:
+    """Take the item out of the inbox until `until` (at most 90 days ahead), or bring it back
+    now with `until=None`. It stays active: the rules keep updating and may resolve it."""
+    _require(by, item)
+    reason = reason.strip()
+    if until is not None:
+        if until <= now:
+            raise ValidationError({"until": _("Choose a time in the future.")})
+        if until > now + SNOOZE_LIMIT:
+            raise ValidationError({"until": _("Snooze for at most 90 days.")})
+    elif not item.is_snoozed(now):
+        raise ValidationError(_("The item is not snoozed."))
+    with transaction.atomic():
+        before = item.snoozed_until
+        item.snoozed_until, item.updated_at = until, now
+        item.save(update_fields=["snoozed_until", "updated_at"])
+        kind = EventKind.SNOOZED if until is not None else EventKind.UNSNOOZED
+        data: dict[str, Any] = {"reason": reason} if reason else {}
+        if until is not None:
+            data["until"] = until.isoformat()
+        AttentionItemEvent.objects.create(item=item, at=now, kind=kind, by=by, data=data)
+        audit_record(at=now, actor=by, action=f"attention.{kind}", obj=item,
+                     before={"snoozed_until": before and before.isoformat()},
+                     after={"snoozed_until": until and until.isoformat()})  # fmt: skip
+
+
+def attention_comment(*, item: AttentionItem, by: User, body: str, now: datetime) -> None:
+    """A comment in the item's history, by its TAM or a manager (open or closed items)."""
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": _("Write a comment.")})
+    if len(body) > 5000:
+        raise ValidationError({"body": _("At most 5,000 characters.")})
+    if not can_act_on_item(by, item):
+        raise PermissionDenied(_("Only the item's TAM or a manager may comment on it."))
+    with transaction.atomic():
+        event = AttentionItemEvent.objects.create(
+            item=item, at=now, kind=EventKind.COMMENTED, by=by, data={"body": body}
+        )
+        audit_record(at=now, actor=by, action="attention.commented", obj=item,
+                     after={"event": event.pk})  # fmt: skip
 
 
 # Suggesting a TAM ------------------------------------------------------------------------------
@@ -413,12 +513,18 @@ def tam_suggestions(*, account: Account, now: datetime) -> list[TamSuggestion]:
         cases = sum(cases_per_account.get(a, 0) for a in mine)
         score = 3 * recovered + 2 * same_tier + shared - 2 * items - len(mine) - 0.1 * cases
         reasons = [
-            _("%(n)s accounts of this tier handled") % {"n": same_tier},
-            _("%(n)s accounts with the same products") % {"n": shared},
-            _("%(n)s accounts left healthier than found") % {"n": recovered},
-            _("%(n)s open attention items") % {"n": items},
-            _("%(n)s accounts and %(c)s open cases now") % {"n": len(mine), "c": cases},
-        ]
+            ngettext("%(n)s account of this tier handled", "%(n)s accounts of this tier handled",
+                     same_tier) % {"n": same_tier},
+            ngettext("%(n)s account with the same products",
+                     "%(n)s accounts with the same products", shared) % {"n": shared},
+            ngettext("%(n)s account left healthier than found",
+                     "%(n)s accounts left healthier than found", recovered) % {"n": recovered},
+            ngettext("%(n)s open attention item", "%(n)s open attention items", items)
+            % {"n": items},
+            ngettext("%(n)s account now", "%(n)s accounts now", len(mine)) % {"n": len(mine)}
+            + ", "
+            + ngettext("%(c)s open case", "%(c)s open cases", cases) % {"c": cases},
+        ]  # fmt: skip
         out.append(TamSuggestion(tam, round(score, 1), reasons, items, len(mine), cases,
                                  same_tier, shared, recovered))  # fmt: skip
     out.sort(key=lambda s: (-s.score, s.tam.username))

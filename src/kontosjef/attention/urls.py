@@ -9,4 +9,8 @@ urlpatterns = [
     path("inbox/<int:item_id>/start/", views.start, name="attention_start"),
     path("inbox/<int:item_id>/dismiss/", views.dismiss, name="attention_dismiss"),
     path("inbox/<int:item_id>/assign/", views.assign, name="attention_assign"),
+    path("inbox/<int:item_id>/resolve/", views.resolve, name="attention_resolve"),
+    path("inbox/<int:item_id>/snooze/", views.snooze, name="attention_snooze"),
+    path("inbox/<int:item_id>/unsnooze/", views.unsnooze, name="attention_unsnooze"),
+    path("inbox/<int:item_id>/comment/", views.comment, name="attention_comment"),
 ]

@@ -4,9 +4,10 @@ the item's card, swapped in place, and any other request with a redirect (post/r
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,13 +16,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kontosjef.accounts.queries import resolve_as_of
 from kontosjef.attention import queries, services
-from kontosjef.attention.forms import AssignTamForm, DismissForm, InboxFilterForm
+from kontosjef.attention.forms import (
+    AssignTamForm,
+    CommentForm,
+    DismissForm,
+    InboxFilterForm,
+    ResolveForm,
+    SnoozeForm,
+)
 from kontosjef.attention.models import AttentionItem
 from kontosjef.people import access
 from kontosjef.people.models import User
@@ -68,7 +77,11 @@ def _errors(exc: ValidationError) -> str:
 def _card(request: HttpRequest, item: AttentionItem, **extra: Any) -> HttpResponse:
     user = _user(request)
     _prepared(user, [item])
-    context = {"item": item, "back": _back(request, item), **extra}
+    context = {"item": item, "back": _back(request, item), "now": timezone.now(),
+               "outcome_choices": queries.OUTCOME_CHOICES, **extra}  # fmt: skip
+    if "notice" in extra:
+        # The inbox's own count, refreshed out of band beside the navigation's.
+        context["inbox_open_count"] = queries.inbox_items(user).count()
     return render(request, CARD, context)
 
 
@@ -76,7 +89,8 @@ def _card(request: HttpRequest, item: AttentionItem, **extra: Any) -> HttpRespon
 def inbox(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = InboxFilterForm(request.GET or None, user=user)
-    rows = queries.inbox_list(user, **form.filters())
+    now = timezone.now()
+    rows = queries.inbox_list(user, now=now, **form.filters())
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     items = _prepared(user, list(page.object_list))
     context = {
@@ -86,13 +100,16 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "items": items,
         "has_inbox": queries.has_inbox(user),
         "back": request.get_full_path(),
-        "as_of": resolve_as_of(day=None, now=timezone.now()),
+        "as_of": resolve_as_of(day=None, now=now),
+        "show": form.filters().get("show", queries.SHOW_ACTIVE),
+        "now": now,
+        "outcome_choices": queries.OUTCOME_CHOICES,
     }
     return render(request, "attention/inbox.html", context)
 
 
 def _item_page(
-    request: HttpRequest, item: AttentionItem, status: int = 200, **forms: Any
+    request: HttpRequest, item: AttentionItem, status: int = 200, **extra: Any
 ) -> HttpResponse:
     user = _user(request)
     now = timezone.now()
@@ -103,12 +120,17 @@ def _item_page(
         "history": queries.item_history(item),
         "back": reverse("attention_item", args=[item.pk]),
         "now": now,
-        "dismiss_form": forms.get("dismiss_form") or DismissForm(),
+        "dismiss_form": extra.get("dismiss_form") or DismissForm(),
+        "resolve_form": extra.get("resolve_form") or ResolveForm(),
+        "snooze_form": extra.get("snooze_form") or SnoozeForm(),
+        "comment_form": extra.get("comment_form") or CommentForm(),
+        "can_comment": services.can_act_on_item(user, item),
+        "outcome_choices": queries.OUTCOME_CHOICES,
     }
     if item.is_active and user.is_manager_or_admin:
         suggestions = queries.tam_suggestions(account=item.account, now=now)
         context["suggestions"] = suggestions
-        context["assign_form"] = forms.get("assign_form") or AssignTamForm(
+        context["assign_form"] = extra.get("assign_form") or AssignTamForm(
             tams=[s.tam for s in suggestions]
         )
     return render(request, "attention/item.html", context, status=status)
@@ -187,6 +209,83 @@ def dismiss(request: HttpRequest, item_id: int) -> HttpResponse:
     if _is_htmx(request):
         return _card(request, item, dismiss_form=form)
     return _item_page(request, item, dismiss_form=form)
+
+
+def _form_action(
+    request: HttpRequest,
+    item_id: int,
+    form_class: type[forms.Form],
+    form_name: str,
+    act: Callable[[User, AttentionItem, dict[str, Any]], str],
+) -> HttpResponse:
+    """A form posted on an item: the service's notice on success; else the form again with its
+    errors, in the card (htmx) or on the item page."""
+    user, item = _acting(request, item_id)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            notice = act(user, item, form.cleaned_data)
+        except ValidationError as exc:
+            if not hasattr(exc, "error_dict"):
+                return _failed(request, item, exc)
+            form.add_error(None, exc)
+        else:
+            return _done(request, item, notice)
+    if _is_htmx(request):
+        return _card(request, item, **{form_name: form})
+    return _item_page(request, item, 200, **{form_name: form})
+
+
+@require_POST
+@login_required
+def resolve(request: HttpRequest, item_id: int) -> HttpResponse:
+    def act(user: User, item: AttentionItem, data: dict[str, Any]) -> str:
+        services.attention_resolve(item=item, by=user, outcome=data["outcome"],
+                                   comment=data["comment"], now=timezone.now())  # fmt: skip
+        return _("Resolved.")
+
+    return _form_action(request, item_id, ResolveForm, "resolve_form", act)
+
+
+@require_POST
+@login_required
+def snooze(request: HttpRequest, item_id: int) -> HttpResponse:
+    def act(user: User, item: AttentionItem, data: dict[str, Any]) -> str:
+        until = datetime.combine(data["until"], time(8), tzinfo=timezone.get_current_timezone())
+        services.attention_snooze(item=item, by=user, until=until, reason=data["reason"],
+                                  now=timezone.now())  # fmt: skip
+        return _("Snoozed until %(day)s.") % {"day": date_format(data["until"])}
+
+    return _form_action(request, item_id, SnoozeForm, "snooze_form", act)
+
+
+@require_POST
+@login_required
+def unsnooze(request: HttpRequest, item_id: int) -> HttpResponse:
+    def act(user: User, item: AttentionItem, data: dict[str, Any]) -> str:
+        services.attention_snooze(item=item, by=user, until=None, reason="", now=timezone.now())
+        return _("Back in the inbox.")
+
+    return _form_action(request, item_id, forms.Form, "unsnooze_form", act)
+
+
+@require_POST
+@login_required
+def comment(request: HttpRequest, item_id: int) -> HttpResponse:
+    user = _user(request)
+    item = _item(user, item_id)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.attention_comment(
+                item=item, by=user, body=form.cleaned_data["body"], now=timezone.now()
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Comment added."))
+            return redirect(reverse("attention_item", args=[item.pk]) + "#history-title")
+    return _item_page(request, item, status=400, comment_form=form)
 
 
 @login_required
