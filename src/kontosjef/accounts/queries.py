@@ -10,6 +10,7 @@ from django.db.models import (
     Count,
     F,
     FloatField,
+    IntegerField,
     Max,
     OuterRef,
     Q,
@@ -197,7 +198,7 @@ def portfolio_accounts(user: User, f: PortfolioFilter, *, as_of: AsOf) -> Accoun
     open_cases = (
         _count(Case.objects.open().filter(account=OuterRef("pk")))
         if as_of.is_now
-        else Coalesce(_kpi("backlog_count", day), Value(0.0))
+        else Cast(Coalesce(_kpi("backlog_count", day), Value(0.0)), IntegerField())
     )
     qs = qs.annotate(
         health=Subquery(latest_health.values("score")[:1]),

@@ -9,7 +9,7 @@ got there first the service raises `CaseConflict` and writes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -1142,6 +1142,77 @@ def calendar_extend_holidays(
     )
     recomputed, error = _recompute(affected, now)
     return ConfigChange(calendar, recomputed, error)
+
+
+def calendar_cover_history(*, calendar_ids: Iterable[int], first_year: int, now: datetime) -> int:
+    """Extend the public holidays of the calendars that take them from a country so that they
+    cover `first_year` up to next year: an imported history older than the calendar (a calendar
+    set up on the first morning, then years of data imported) is measured instead of refused.
+
+    Only years the calendar did not cover yet are added (specs/sla.md §3.5: stored years never
+    change), backwards on the first version and forwards on the latest, each recorded in the
+    version's holiday source and audited as a system action. Returns how many versions changed.
+    A calendar with hand-entered holidays only is left alone: its owner must extend it.
+    """
+    _require_aware(now)
+    first_year = max(first_year, now.year - 100)
+    changed = 0
+    for calendar in Calendar.objects.filter(pk__in=list(calendar_ids)).order_by("pk"):
+        versions = calendar_versions(calendar)
+        if not versions:
+            continue
+        wanted = [(versions[0], first_year, None), (versions[-1], None, now.year + 1)]
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        with transaction.atomic():
+            for v, lo, hi in wanted:
+                v.refresh_from_db()
+                source = v.holiday_source or {}
+                if not source.get("country") or not v.coverage:
+                    continue
+                first, last = int(v.coverage[0]), int(v.coverage[1])
+                years = (lo, first - 1) if lo is not None and lo < first else None
+                if years is None and hi is not None and hi > last:
+                    years = (last + 1, hi)
+                if years is None:
+                    continue
+                try:
+                    snap = engine.holiday_snapshot(
+                        source["country"], years=years, subdiv=source.get("subdiv"),
+                        observed=source.get("observed", True),
+                    )  # fmt: skip
+                    engine_version = version_to_engine(v)
+                    extended = engine.apply_holiday_snapshot(
+                        engine_version, snap,
+                        working_day_spans=_working_day_spans(engine_version.weekly),
+                    )  # fmt: skip
+                except engine.CalendarError as exc:
+                    logger.warning("calendar %s: holidays not extended (%s)", calendar, exc)
+                    continue
+                v.holidays = sorted(d.isoformat() for d in extended.holidays)
+                v.extra_working = {
+                    d.isoformat(): [list(x) for x in spans] for d, spans in extended.extra_working
+                }
+                coverage = [min(first, years[0]), max(last, years[1])]
+                v.coverage = coverage
+                v.holiday_source = {
+                    **source,
+                    "years": coverage,
+                    "extensions": [
+                        *source.get("extensions", []),
+                        {"years": list(years), "package_version":
+                         snap.provenance.package_version, "at": now.isoformat(),
+                         "reason": "history"},
+                    ],
+                }  # fmt: skip
+                v.full_clean()
+                v.save(update_fields=["holidays", "extra_working", "coverage", "holiday_source"])
+                before[str(v.pk)], after[str(v.pk)] = [first, last], coverage
+                changed += 1
+            if after:
+                audit_record(at=now, actor=None, action="calendar.cover_history", obj=calendar,
+                             before={"coverage": before}, after={"coverage": after})  # fmt: skip
+    return changed
 
 
 # SLA policies ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 
 from kontosjef import engine
 from kontosjef.accounts.models import Account
@@ -244,6 +244,8 @@ def sla_recompute(
         if account is not None:
             qs = qs.filter(account=account)
         ids = list(qs.order_by("pk").values_list("pk", flat=True))
+    if ids and _cover_history(setup, ids, now):
+        setup = _Setup.load()
     written = 0
     for start in range(0, len(ids), BATCH_CASES):
         batch = ids[start : start + BATCH_CASES]
@@ -252,6 +254,29 @@ def sla_recompute(
         if progress:
             progress(len(batch))
     return written
+
+
+def _cover_history(setup: _Setup, case_ids: Sequence[int], now: datetime) -> int:
+    """Extend country-holiday calendars back to the oldest of these cases (an imported
+    history older than the calendar); how many calendar versions changed."""
+    bounded = [c for c, cal in setup.calendars.items() if cal.versions[0].coverage is not None]
+    if not bounded:
+        return 0
+    oldest = Case.objects.filter(pk__in=case_ids).aggregate(first=Min("opened_at"))["first"]
+    if oldest is None:
+        return 0
+    first_year = (oldest - timedelta(days=2)).year
+
+    def covers(cal: engine.Calendar) -> bool:
+        head, tail = cal.versions[0].coverage, cal.versions[-1].coverage
+        return (head is None or head[0] <= first_year) and (tail is None or tail[1] > now.year)
+
+    missing = [c for c in bounded if not covers(setup.calendars[c])]
+    if not missing:
+        return 0
+    from kontosjef.cases.services import calendar_cover_history  # services import this module
+
+    return calendar_cover_history(calendar_ids=missing, first_year=first_year, now=now)
 
 
 def _recompute_batch(setup: _Setup, case_ids: Sequence[int], now: datetime) -> int:
