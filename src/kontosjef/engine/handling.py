@@ -515,35 +515,41 @@ def _paths(
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure the review compares with the tier: ``higher_is_worse`` picks the side that is
-    a finding; ``floor`` is the smallest difference worth a ratio (so a norm of 0 does not make
-    every small value infinitely unusual); ``theme`` groups figures that tell the same story."""
+    """A figure the review compares with the tier.
+
+    ``kind`` is "handling" (how the cases were handled: what a TAM can act on) or "outcome"
+    (what came of it: breaches, reopens, resolution time; usually what raised the attention).
+    ``theme`` groups figures that tell the same story. ``floor`` is added to value and norm
+    before taking their ratio, so a norm of 0 does not make every small value infinitely
+    unusual; for shares of cases the floor is at least one case of the account's.
+    ``higher_is_worse`` picks the side that is a finding."""
 
     key: str
+    kind: str
     theme: str
-    unit: str  # "seconds", "share" or "count"
+    unit: str  # "seconds", "share" (of cases), "fraction" (of time or breaches) or "count"
     floor: float
     higher_is_worse: bool = True
 
 
 FIGURES: Final[tuple[Figure, ...]] = (
-    Figure("handoffs_per_case", "handoffs", "count", 0.1),
-    Figure("transfers_per_case", "handoffs", "count", 0.1),
-    Figure("ping_pong_share", "ping_pong", "share", 0.02),
-    Figure("first_touch_median_s", "replies", "seconds", 900.0),
-    Figure("first_reply_median_s", "replies", "seconds", 900.0),
-    Figure("handoff_reply_median_s", "replies", "seconds", 900.0),
-    Figure("open_median_s", "resolution", "seconds", 3600.0),
-    Figure("reopen_share", "reopens", "share", 0.02),
-    Figure("waiting_share", "waits", "share", 0.02),
-    Figure("breaches_per_case", "breaches", "count", 0.05),
+    Figure("handoffs_per_case", "handling", "handoffs", "count", 0.1),
+    Figure("transfers_per_case", "handling", "handoffs", "count", 0.1),
+    Figure("ping_pong_share", "handling", "ping_pong", "share", 0.02),
+    Figure("first_touch_median_s", "handling", "replies", "seconds", 900.0),
+    Figure("first_reply_median_s", "handling", "replies", "seconds", 900.0),
+    Figure("handoff_reply_median_s", "handling", "replies", "seconds", 900.0),
+    Figure("waiting_share", "handling", "waits", "fraction", 0.02),
+    Figure("open_median_s", "outcome", "resolution", "seconds", 3600.0),
+    Figure("reopen_share", "outcome", "reopens", "share", 0.02),
+    Figure("breaches_per_case", "outcome", "breaches", "count", 0.05),
 )
 """The account-level figures, in the order tables show them."""
 
 DEPARTMENT_FIGURES: Final[tuple[Figure, ...]] = (
-    Figure("department_share", "department_time", "share", 0.02),
-    Figure("department_reply_median_s", "department_replies", "seconds", 900.0),
-    Figure("department_breach_share", "department_breaches", "share", 0.02),
+    Figure("department_share", "handling", "department_time", "fraction", 0.02),
+    Figure("department_reply_median_s", "handling", "replies", "seconds", 900.0),
+    Figure("department_breach_share", "outcome", "breaches", "fraction", 0.02),
 )
 """Figures per account and department."""
 
@@ -651,7 +657,8 @@ def percentile_of(value: float, others: Float64Array) -> float:
 
 @dataclass(frozen=True)
 class Finding:
-    """One figure of the account beside its tier's norm.
+    """One figure of the account beside its tier's norm (``kind``, ``theme`` and ``unit`` as in
+    its :class:`Figure`).
 
     ``percentile`` is the account's mid-rank percentile among the tier's accounts on the side
     where the figure is worse (100: worse than every other); ``ratio`` is
@@ -660,6 +667,7 @@ class Finding:
     for account-level figures; ``n_department`` marks "no department"."""
 
     key: str
+    kind: str
     theme: str
     unit: str
     department: int
@@ -678,18 +686,23 @@ class Finding:
         return (self.percentile, self.ratio)
 
 
-def _finding(fig: Figure, department: int, value: float, tier: Float64Array) -> Finding | None:
+def _finding(
+    fig: Figure, department: int, value: float, tier: Float64Array, cases: int
+) -> Finding | None:
     peers = tier[~np.isnan(tier)]
     if math.isnan(value) or not len(peers):
         return None
     norm = float(np.median(peers))
     pct = percentile_of(value, peers)
+    floor = max(fig.floor, 1.0 / cases) if fig.unit == "share" and cases else fig.floor
     if fig.higher_is_worse:
-        ratio = (value + fig.floor) / (norm + fig.floor)
+        ratio = (value + floor) / (norm + floor)
     else:
         pct = 100.0 - pct
-        ratio = (norm + fig.floor) / (value + fig.floor)
-    return Finding(fig.key, fig.theme, fig.unit, department, value, norm, pct, ratio, len(peers))
+        ratio = (norm + floor) / (value + floor)
+    return Finding(
+        fig.key, fig.kind, fig.theme, fig.unit, department, value, norm, pct, ratio, len(peers)
+    )
 
 
 def findings(figures: AccountFigures, *, account: int, tier: Int64Array) -> list[Finding]:
@@ -703,10 +716,11 @@ def findings(figures: AccountFigures, *, account: int, tier: Int64Array) -> list
     members = members[(figures.cases[members] >= MIN_CASES) | (members == account)]
     if account not in set(members.tolist()):
         members = np.append(members, account)
+    n = int(figures.cases[account])
     out: list[Finding] = []
     for fig in FIGURES:
         col = figures.values[fig.key]
-        f = _finding(fig, -1, float(col[account]), col[members])
+        f = _finding(fig, -1, float(col[account]), col[members], n)
         if f is not None:
             out.append(f)
     share = figures.by_department["department_share"]
@@ -714,7 +728,7 @@ def findings(figures: AccountFigures, *, account: int, tier: Int64Array) -> list
     for fig in DEPARTMENT_FIGURES:
         table = figures.by_department[fig.key]
         for d in held.tolist():
-            f = _finding(fig, d, float(table[account, d]), table[members, d])
+            f = _finding(fig, d, float(table[account, d]), table[members, d], n)
             if f is not None:
                 out.append(f)
     return rank(out)
