@@ -141,3 +141,51 @@ def test_it_shows_the_degrading_account_at_risk_with_a_falling_long_trend(demo_d
     healthy = sum(1 for s in today if health_band(s.score) == "healthy")
     assert healthy > today.count() / 2
     assert all(s.score is None or s.details for s in today)
+
+
+@pytest.mark.django_db
+def test_it_names_the_planted_cause_in_the_degrading_accounts_handling_review(demo_db):
+    from kontosjef.cases.handling import Window, handling_review
+    from kontosjef.demo.simulate import Effects
+
+    fx = Effects()
+    havbris = Account.objects.get(name=fx.degrading_account)
+    mona = User.objects.get(username="mona")
+    since = NOW - timedelta(days=fx.degrading_from_days)
+    review = handling_review(mona, havbris, Window(start=since, end=NOW))
+    top = review.top_findings[:3]
+    # More hand-offs and slower replies, far outside the strategic tier's norm.
+    assert {"handoffs", "replies"} <= {f.theme for f in top}, top
+    assert all(f.percentile > 90 for f in top)
+    # Second line, the slowed-down department, held an unusual share of the cases' time.
+    assert any(
+        f.key == "department_share" and f.department == "Second-line support"
+        for f in review.top_findings
+    ), review.top_findings
+    slowest = max(
+        (d for d in review.departments if d.reply_median_seconds is not None),
+        key=lambda d: d.reply_median_seconds or 0,
+    )
+    assert slowest.name == "Second-line support"
+
+
+@pytest.mark.django_db
+def test_it_shows_second_line_replying_slower_after_its_planted_date(demo_db):
+    from kontosjef.cases.handling import Window, handling_review
+    from kontosjef.demo.simulate import Effects
+
+    fx = Effects()
+    havbris = Account.objects.get(name=fx.degrading_account)
+    mona = User.objects.get(username="mona")
+    slow_from = NOW - timedelta(days=fx.slow_from_days)
+    degrading_from = NOW - timedelta(days=fx.degrading_from_days)
+
+    def second_line_reply(window: Window) -> int:
+        review = handling_review(mona, havbris, window)
+        row = next(d for d in review.departments if d.name == "Second-line support")
+        assert row.reply_median_seconds is not None
+        return row.reply_median_seconds
+
+    before = second_line_reply(Window(slow_from - timedelta(days=140), slow_from))
+    after = second_line_reply(Window(slow_from, degrading_from))
+    assert after > 2 * before

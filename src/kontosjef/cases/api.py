@@ -8,7 +8,7 @@ the `expected_version` the caller last saw and gets 409 if someone else changed 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
@@ -22,6 +22,7 @@ from ninja.responses import Status as Answer
 from pydantic import AfterValidator, ConfigDict, model_validator
 
 from kontosjef.accounts.models import Contact, Product
+from kontosjef.accounts.queries import resolve_as_of
 from kontosjef.api.auth import WebhookSignature, user_of
 from kontosjef.api.lookups import referenced, referenced_or_none
 from kontosjef.api.pagination import Order, paginate
@@ -41,7 +42,7 @@ from kontosjef.api.schemas import (
     Source,
     storable,
 )
-from kontosjef.cases import services
+from kontosjef.cases import handling, services
 from kontosjef.cases.models import (
     OPEN_STATUSES,
     Case,
@@ -541,3 +542,153 @@ def _webhook_write(
             external_id=external_id,
         )
     ]
+
+
+# Handling review ----------------------------------------------------------------------------------
+
+
+class HandlingIn(Schema):
+    days: int = Field(90, ge=1, le=730, description="Window length: cases opened in these days.")
+    as_of: date | None = Field(
+        None, description="Last day of the window (default: today, or the data's last day)."
+    )
+
+
+class FindingOut(Schema):
+    key: str
+    kind: Literal["handling", "outcome"]
+    theme: str
+    label: str
+    text: str
+    department: str
+    value: float
+    norm: float
+    percentile: float
+    ratio: float
+    peers: int
+    is_unusual: bool
+
+
+class HolderOut(Schema):
+    id: int | None
+    name: str
+    department: str
+    open_seconds: int
+    waiting_seconds: int
+    share: float
+    cases: int
+    handoffs_in: int
+    returns_in: int
+    reply_median_seconds: int | None
+    breaches: int
+    norm_share: float | None
+    percentile: float | None
+
+
+class CountOut(Schema):
+    name: str
+    count: int
+
+
+class HandoffRouteOut(Schema):
+    from_department: str
+    to_department: str
+    count: int
+    returns: int
+    reply_median_seconds: int | None
+    reasons: list[CountOut]
+
+
+class VariantOut(Schema):
+    path: list[str]
+    cases: int
+    share: float
+    resolved: int
+    reopened: int
+    breached: int
+    open_median_seconds: int | None
+
+
+class HandledCaseOut(Schema):
+    id: int
+    subject: str
+    handoffs: int
+    department_returns: int
+    person_returns: int
+    reopens: int
+    waits: int
+    breaches: int
+    open_seconds: int
+    first_touch_seconds: int | None
+    is_resolved: bool
+
+
+class HandlingOut(Schema):
+    account: int
+    tier: str
+    window_start: datetime
+    window_end: datetime
+    tier_accounts: int
+    peers: int
+    cases: int
+    resolved: int
+    handoffs: int
+    department_returns: int
+    person_returns: int
+    reopens: int
+    waits: int
+    breaches: int
+    open_seconds: int
+    waiting_seconds: int
+    measured_around_the_clock: bool
+    top_findings: list[FindingOut]
+    top_outcomes: list[FindingOut]
+    findings: list[FindingOut]
+    departments: list[HolderOut]
+    people: list[HolderOut]
+    handoff_routes: list[HandoffRouteOut]
+    reasons: list[CountOut]
+    variants: list[VariantOut]
+    top_cases: list[HandledCaseOut]
+    breaches_by_metric: list[CountOut]
+
+
+def _counts(pairs: list[tuple[str, int]]) -> list[dict[str, object]]:
+    return [{"name": name, "count": n} for name, n in pairs]
+
+
+@router.get(
+    "/accounts/{account_id}/handling",
+    response={200: HandlingOut, READ_ERRORS: ErrorOut},
+    tags=["accounts"],
+)
+def account_handling(
+    request: HttpRequest, account_id: Id, params: Query[HandlingIn]
+) -> dict[str, object]:
+    """The handling review of an account: hand-offs, ping-pong, business time per department and
+    person, reopens, breaches by holder and the most common paths, against the tier's norm
+    (see docs/interventions.md). Agents get 403."""
+    user = user_of(request)
+    account = get_object_or_404(access.readable_accounts(user), pk=account_id)
+    as_of = resolve_as_of(day=params.as_of, now=timezone.now())
+    window = handling.Window(start=as_of.instant - timedelta(days=params.days), end=as_of.instant)
+    review = handling.handling_review(user, account, window)
+    return {
+        **{
+            name: getattr(review, name)
+            for name in (
+                "tier", "tier_accounts", "peers", "cases", "resolved", "handoffs",
+                "department_returns", "person_returns", "reopens", "waits", "breaches",
+                "open_seconds", "waiting_seconds", "measured_around_the_clock", "top_findings",
+                "top_outcomes", "findings", "departments", "people", "variants", "top_cases",
+            )
+        },
+        "account": account.pk,
+        "window_start": window.start,
+        "window_end": window.end,
+        "handoff_routes": [
+            {**vars(r), "reasons": _counts(r.reasons)} for r in review.handoff_routes
+        ],
+        "reasons": _counts(review.reasons),
+        "breaches_by_metric": _counts(review.breaches_by_metric),
+    }  # fmt: skip

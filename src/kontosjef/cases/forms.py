@@ -7,6 +7,8 @@ from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kontosjef.cases import queries
@@ -103,3 +105,28 @@ FORMS: dict[str, type[CaseActionForm]] = {
     "priority": PriorityForm,
     "handoff": HandOffForm,
 }
+
+
+def _days_label(days: int) -> str:
+    return gettext("%(days)s days") % {"days": days}
+
+
+_days = lazy(_days_label, str)
+
+
+class HandlingWindowForm(forms.Form):
+    """The handling review's window: so many days ending at a day (empty: now, or the data's
+    last day)."""
+
+    days = forms.TypedChoiceField(
+        label=_("Window"),
+        choices=[(d, _days(d)) for d in (30, 90, 180, 365)],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    as_of = forms.DateField(
+        label=_("Ending"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )

@@ -5,6 +5,7 @@ from kontosjef.cases.forms import FORMS
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("accounts/<int:account_id>/handling/", views.account_handling, name="account_handling"),
     path("cases/<int:case_id>/clocks/", views.case_clocks, name="case_clocks"),
     *(
         path(

@@ -6,6 +6,7 @@ the same view answers the page's main fragment, swapped in place.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -19,8 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from kontosjef.cases import queries, services
-from kontosjef.cases.forms import FORMS, CaseActionForm
+from kontosjef.accounts.queries import resolve_as_of
+from kontosjef.cases import handling, queries, services
+from kontosjef.cases.forms import FORMS, CaseActionForm, HandlingWindowForm
 from kontosjef.cases.models import Case, Priority, Status
 from kontosjef.people import access
 from kontosjef.people.models import User
@@ -188,3 +190,28 @@ def _page(
     }
     template = f"{TEMPLATE}#main" if _htmx(request) else TEMPLATE
     return render(request, template, context, status=status)
+
+
+@require_safe
+@login_required
+def account_handling(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The handling review of an account (read-only): who held its cases, for how long, how
+    they moved, and what is unusual for its tier."""
+    user: User = request.user  # type: ignore[assignment]
+    account = get_object_or_404(access.readable_accounts(user), pk=account_id)
+    now = timezone.now()
+    form = HandlingWindowForm(request.GET)
+    form.is_valid()
+    days = form.cleaned_data.get("days") or handling.DEFAULT_DAYS
+    as_of = resolve_as_of(day=form.cleaned_data.get("as_of"), now=now)
+    window = handling.Window(start=as_of.instant - timedelta(days=days), end=as_of.instant)
+    review = handling.handling_review(user, account, window)
+    context = {
+        "account": account,
+        "review": review,
+        "form": form,
+        "as_of": as_of,
+        "now": now,
+        "nav": "portfolio",
+    }
+    return render(request, "cases/handling.html", context)
