@@ -236,6 +236,7 @@ class CaseOpenForm(forms.Form):
         required=False,
         empty_label=_("No contact"),
         help_text=_("The customer contact who raised it."),
+        error_messages={"invalid_choice": _("The requester must be a contact of the account.")},
     )
     subject = forms.CharField(label=_("Subject"), max_length=300)
     description = forms.CharField(
