@@ -235,6 +235,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             "windows": queries.WINDOWS,
             "contacts": queries.account_contacts(account),
             "tam_history": queries.account_tam_history(account),
+            "can_open_case": access.may_open_cases(user),
             **_charts(account, expectations, history, as_of.instant),
         }
         for _partial, part in ACCOUNT_PARTS.values():

@@ -145,6 +145,10 @@ class Case(models.Model):
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["status", "priority"]),
             models.Index(fields=["opened_at"]),
+            # The case list's filters and sorts (cases.queries.case_list).
+            models.Index(fields=["product", "status"], name="case_product_status"),
+            models.Index(fields=["priority", "status"], name="case_priority_status"),
+            models.Index(fields=["last_event_at"], name="case_last_event"),
         ]
 
     def __str__(self) -> str:
@@ -425,6 +429,16 @@ class CycleState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class SlaState(models.TextChoices):
+    """What a case's live SLA clocks say, worst first (the case list's SLA column and filter)."""
+
+    BREACHED = "breached", _("Breached")
+    WARNING = "warning", _("Warning")
+    RUNNING = "running", _("On track")
+    PAUSED = "paused", _("Paused")
+    NONE = "none", _("No running clock")
+
+
 class MetricCycleQuerySet(models.QuerySet["MetricCycle"]):
     def open(self) -> MetricCycleQuerySet:
         return self.filter(stop_at=None).exclude(state=CycleState.CANCELLED)
@@ -477,6 +491,9 @@ class MetricCycle(models.Model):
             models.Index(fields=["warn_at"], name="metric_cycle_warn"),
             models.Index(fields=["breached_at"], name="metric_cycle_breached"),
             models.Index(fields=["metric", "stop_at"], name="metric_cycle_metric_stop"),
+            # The case list's SLA filter: live cycles by state, and a case's live cycles.
+            models.Index(fields=["state", "stop_at"], name="metric_cycle_state_stop"),
+            models.Index(fields=["case", "stop_at", "due_at"], name="metric_cycle_case_live"),
         ]
 
     def __str__(self) -> str:

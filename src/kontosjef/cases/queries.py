@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Case as DbCase
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils.translation import gettext as _
 
 from kontosjef import engine
+from kontosjef.accounts.models import Account, Product
 from kontosjef.cases.models import (
+    OPEN_STATUSES,
     CalendarVersion,
     Case,
     CaseEvent,
@@ -20,6 +23,7 @@ from kontosjef.cases.models import (
     Metric,
     MetricCycle,
     Priority,
+    SlaState,
     Status,
     TierSla,
 )
@@ -274,3 +278,212 @@ def _clock(
         stop_at=cycle.stop_at,
         is_estimate=estimate,
     )
+
+
+# Case list ---------------------------------------------------------------------------------------
+
+CASE_LIST_PAGE_SIZE = 50
+# "Breaching soon": a running clock due within this much wall-clock time, or in its warning.
+BREACHING_SOON = timedelta(hours=4)
+
+VIEW_ALL = ""
+VIEW_MINE = "mine"
+VIEW_DEPARTMENT = "department"
+VIEW_BREACHING = "breaching"
+
+STATUS_OPEN = ""
+STATUS_ALL = "all"
+STATUS_CLOSED = "closed"
+UNASSIGNED = "none"
+
+# sort key -> (ordering, first click sorts descending)
+CASE_SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "due": (("next_due_at",), False),
+    "case": (("pk",), True),
+    "account": (("account__name",), False),
+    "priority": (("priority",), False),
+    "status": (("status",), False),
+    "opened": (("opened_at",), True),
+    "updated": (("last_event_at",), True),
+}
+DEFAULT_CASE_SORT = "due"
+
+
+@dataclass(frozen=True)
+class CaseListFilter:
+    """The case list's view and filters; empty values filter nothing. `status` is a status
+    code, STATUS_OPEN (the default: every open status), STATUS_CLOSED or STATUS_ALL."""
+
+    view: str = VIEW_ALL
+    department: Department | None = None
+    assignee: User | None = None
+    unassigned: bool = False
+    status: str = STATUS_OPEN
+    priority: str = ""
+    sla: str = ""
+    account: Account | None = None
+    product: Product | None = None
+    sort: str = DEFAULT_CASE_SORT
+
+
+def _live_cycles() -> QuerySet[MetricCycle]:
+    return MetricCycle.objects.open()
+
+
+def _breached_cycles(now: datetime) -> QuerySet[MetricCycle]:
+    """Live clocks past their target: recorded as breached, or running past their deadline
+    since the last recompute (the sweep records it)."""
+    return _live_cycles().filter(
+        Q(state__in=(CycleState.BREACHED_RUNNING, CycleState.BREACHED_PAUSED))
+        | Q(is_running=True, due_at__lt=now)
+    )
+
+
+def _warning_cycles(now: datetime) -> QuerySet[MetricCycle]:
+    return (
+        _live_cycles()
+        .filter(is_running=True, warn_at__lte=now, state=CycleState.RUNNING)
+        .exclude(due_at__lt=now)
+    )
+
+
+def _soon_cycles(now: datetime) -> QuerySet[MetricCycle]:
+    """Running clocks not yet breached that are due within BREACHING_SOON or warning."""
+    return _live_cycles().filter(
+        Q(due_at__gte=now, due_at__lte=now + BREACHING_SOON) | Q(warn_at__lte=now, due_at__gte=now),
+        is_running=True,
+        state=CycleState.RUNNING,
+    )
+
+
+def _with_sla_state(cases: CaseQuerySet, condition: str, now: datetime) -> CaseQuerySet:
+    # IN over the matching cycles' case ids, driven by the cycle indexes (due, warn, state),
+    # rather than a correlated EXISTS per case.
+    breached = _breached_cycles(now).values("case_id")
+    if condition == SlaState.BREACHED:
+        return cases.filter(pk__in=breached)
+    warning = _warning_cycles(now).values("case_id")
+    if condition == SlaState.WARNING:
+        return cases.filter(pk__in=warning).exclude(pk__in=breached)
+    running = _live_cycles().filter(is_running=True).values("case_id")
+    if condition == SlaState.RUNNING:
+        return cases.filter(pk__in=running).exclude(pk__in=breached).exclude(pk__in=warning)
+    live = _live_cycles().values("case_id")
+    if condition == SlaState.PAUSED:
+        return cases.filter(pk__in=live).exclude(pk__in=running).exclude(pk__in=breached)
+    return cases.exclude(pk__in=live)
+
+
+def case_list(user: User, f: CaseListFilter, *, now: datetime) -> CaseQuerySet:
+    """The cases the user may read (an agent their department's, a TAM their portfolio's),
+    narrowed by `f`, with `next_due_at` (the nearest deadline of a running clock) and
+    `sla_state` (an SlaState value) on each row, sorted by `f.sort`."""
+    cases: CaseQuerySet = access.readable_cases(user)
+    if f.view == VIEW_MINE:
+        cases = cases.filter(assignee=user)
+    elif f.view == VIEW_DEPARTMENT:
+        cases = (
+            cases.filter(department_id=user.department_id)
+            if user.department_id is not None
+            else cases.none()
+        )
+    elif f.view == VIEW_BREACHING:
+        cases = cases.open().filter(pk__in=_soon_cycles(now).values("case_id"))
+    if f.status == STATUS_OPEN:
+        cases = cases.filter(status__in=OPEN_STATUSES)
+    elif f.status == STATUS_CLOSED:
+        cases = cases.filter(status__in=(Status.SOLVED, Status.CLOSED))
+    elif f.status != STATUS_ALL:
+        cases = cases.filter(status=f.status)
+    if f.department is not None:
+        cases = cases.filter(department=f.department)
+    if f.unassigned:
+        cases = cases.filter(assignee=None)
+    elif f.assignee is not None:
+        cases = cases.filter(assignee=f.assignee)
+    if f.priority:
+        cases = cases.filter(priority=f.priority)
+    if f.account is not None:
+        cases = cases.filter(account=f.account)
+    if f.product is not None:
+        cases = cases.filter(product=f.product)
+    if f.sla:
+        cases = _with_sla_state(cases, f.sla, now)
+    next_due = (
+        _live_cycles()
+        .filter(case=OuterRef("pk"), is_running=True, due_at__isnull=False)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    state = DbCase(
+        When(
+            Exists(_breached_cycles(now).filter(case=OuterRef("pk"))),
+            then=Value(SlaState.BREACHED.value),
+        ),
+        When(
+            Exists(_warning_cycles(now).filter(case=OuterRef("pk"))),
+            then=Value(SlaState.WARNING.value),
+        ),
+        When(
+            Exists(_live_cycles().filter(case=OuterRef("pk"), is_running=True)),
+            then=Value(SlaState.RUNNING.value),
+        ),
+        When(Exists(_live_cycles().filter(case=OuterRef("pk"))), then=Value(SlaState.PAUSED.value)),
+        default=Value(SlaState.NONE.value),
+    )
+    key = f.sort.removeprefix("-")
+    fields, _descending = CASE_SORTS.get(key, CASE_SORTS[DEFAULT_CASE_SORT])
+    descending = f.sort.startswith("-")
+    ordering = [
+        F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+        for name in fields
+    ]
+    return (
+        cases.select_related("account", "department", "assignee", "product")
+        .only(
+            "subject",
+            "priority",
+            "status",
+            "opened_at",
+            "last_event_at",
+            "account__name",
+            "department__name",
+            "assignee__username",
+            "assignee__first_name",
+            "assignee__last_name",
+            "product__name",
+            "product__component",
+        )  # fmt: skip
+        .annotate(next_due_at=Subquery(next_due), sla_state=state)
+        .order_by(*ordering, "-pk")
+    )
+
+
+def label_case_rows(cases: list[Case]) -> list[Case]:
+    """Give each case list row `sla_label`, the display name of its `sla_state`."""
+    for case in cases:
+        case.sla_label = SlaState(case.sla_state).label  # type: ignore[attr-defined]
+    return cases
+
+
+def case_list_departments() -> QuerySet[Department]:
+    return Department.objects.order_by("name")
+
+
+def case_list_assignees(user: User) -> QuerySet[User]:
+    """The people a case list can be narrowed to: an agent's colleagues in their department,
+    everyone who may work on cases for the others."""
+    people = handoff_assignees()
+    if user.role == User.Role.AGENT:
+        if user.department_id is None:
+            return people.none()
+        return people.filter(department_id=user.department_id)
+    return people
+
+
+def case_list_accounts(user: User) -> QuerySet[Account]:
+    return access.readable_accounts(user).only("name").order_by("name")
+
+
+def case_list_products() -> QuerySet[Product]:
+    return Product.objects.order_by("name", "component")

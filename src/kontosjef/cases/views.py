@@ -11,18 +11,26 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from kontosjef.accounts.models import Account
 from kontosjef.accounts.queries import resolve_as_of
 from kontosjef.cases import handling, queries, services
-from kontosjef.cases.forms import FORMS, CaseActionForm, HandlingWindowForm
+from kontosjef.cases.forms import (
+    FORMS,
+    CaseActionForm,
+    CaseListFilterForm,
+    CaseOpenForm,
+    HandlingWindowForm,
+)
 from kontosjef.cases.models import Case, Priority, Status
 from kontosjef.people import access
 from kontosjef.people.models import User
@@ -215,3 +223,122 @@ def account_handling(request: HttpRequest, account_id: int) -> HttpResponse:
         "nav": "portfolio",
     }
     return render(request, "cases/handling.html", context)
+
+
+# Case list ---------------------------------------------------------------------------------------
+
+
+@require_safe
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    """Every case the user may read, narrowed by a view and filters from the query string, most
+    urgent deadline first. An htmx request gets the results fragment only."""
+    user: User = request.user  # type: ignore[assignment]
+    now = timezone.now()
+    form = CaseListFilterForm(request.GET, user=user)
+    cases = queries.case_list(user, form.case_filter(), now=now)
+    page = Paginator(cases, queries.CASE_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "nav": "cases",
+        "form": form,
+        "view": form.chosen_view,
+        "views": form.offered_views,
+        "page": page,
+        "cases": queries.label_case_rows(list(page.object_list)),
+        "soon_hours": int(queries.BREACHING_SOON.total_seconds() // 3600),
+        "columns": _case_columns(form.ordering),
+        "sort": form.ordering,
+        "now": now,
+        "can_open": access.may_open_cases(user),
+    }
+    fragment = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+    response = render(request, "cases/list.html" + ("#fragment" if fragment else ""), context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _case_columns(sort: str) -> list[dict[str, Any]]:
+    """The column heads: label, CSS class and, for sortable ones, the sort a click asks for
+    (the other direction when already sorted by it) and the current aria-sort."""
+    heads = [
+        ("case", _("Case"), ""),
+        ("account", _("Account"), "hide-narrow"),
+        ("priority", _("Priority"), ""),
+        ("status", _("Status"), "hide-narrow"),
+        (None, _("Department"), "hide-narrow"),
+        (None, _("Assignee"), "hide-narrow"),
+        (None, _("SLA"), ""),
+        ("due", _("Next SLA due"), ""),
+        ("updated", _("Updated"), "hide-narrow"),
+    ]
+    current, descending = sort.removeprefix("-"), sort.startswith("-")
+    columns = []
+    for key, label, css in heads:
+        column: dict[str, Any] = {"key": key, "label": label, "css": css}
+        if key is not None:
+            if key == current:
+                column["aria_sort"] = "descending" if descending else "ascending"
+                column["next"] = key if descending else f"-{key}"
+            else:
+                column["next"] = f"-{key}" if queries.CASE_SORTS[key][1] else key
+        columns.append(column)
+    return columns
+
+
+# New case ----------------------------------------------------------------------------------------
+
+
+def _chosen_account(user: User, value: str | None) -> Account | None:
+    if not value or not value.isdigit():
+        return None
+    return access.case_intake_accounts(user).filter(pk=int(value)).first()
+
+
+@login_required
+def case_new(request: HttpRequest) -> HttpResponse:
+    """Open a case from the app: the form, and on POST one `case_open` call. `?account=` picks
+    the account (the account page links here); with htmx, changing the account refreshes the
+    requester list to that account's contacts."""
+    user: User = request.user  # type: ignore[assignment]
+    if not access.may_open_cases(user):
+        raise PermissionDenied(_("Your role may not open cases."))
+    status = 200
+    if request.method == "POST":
+        account = _chosen_account(user, request.POST.get("account"))
+        form = CaseOpenForm(request.POST, user=user, account=account)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                case = services.case_open(
+                    account=data["account"], by=user, subject=data["subject"],
+                    now=timezone.now(), priority=data["priority"], channel=data["channel"],
+                    description=data["description"], requester=data["requester"],
+                    department=data["department"], assignee=data["assignee"],
+                    product=data["product"], opened_by_customer=data["opened_by_customer"],
+                )  # fmt: skip
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+                status = 403
+            except ValidationError as exc:
+                form.add_service_error(exc)
+            else:
+                messages.success(request, _("Case %(case)s is opened.") % {"case": case.pk})
+                return redirect("case_detail", case.pk)
+        if status == 200:
+            status = 400
+    elif request.method in ("GET", "HEAD"):
+        account = _chosen_account(user, request.GET.get("account"))
+        initial = {"account": account.pk} if account is not None else {}
+        form = CaseOpenForm(initial=initial, user=user, account=account)
+    else:
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    context = {"nav": "cases", "form": form}
+    target = request.headers.get("HX-Target") if _htmx(request) else None
+    template = (
+        "cases/new.html#requester" if target == "new-case-requester-field" else "cases/new.html"
+    )
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response

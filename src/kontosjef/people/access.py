@@ -123,6 +123,11 @@ def can_act_on_case(user: User, case: Case) -> bool:
     return can_act_on_account(user, case.account)
 
 
+def may_open_cases(user: User) -> bool:
+    """Whether the user's role opens cases at all (for some account): not a viewer's."""
+    return _active(user) and user.role != Role.VIEWER
+
+
 def can_open_case(user: User, account: Account, department: Department | None) -> bool:
     if not _active(user):
         return False
