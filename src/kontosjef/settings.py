@@ -16,6 +16,8 @@ Environment variables:
     KONTOSJEF_NOTIFY_WEBHOOK_URL, KONTOSJEF_NOTIFY_WEBHOOK_SECRET  outgoing webhook for new
                    attention items (http/https; signed with HMAC-SHA256); unset URL switches it off
     KONTOSJEF_DIGEST_HOUR  local hour (TIME_ZONE) from which daily digests go out (default: 7)
+    KONTOSJEF_IMPORT_MAX_BYTES, KONTOSJEF_IMPORT_MAX_ROWS  the largest import file, uncompressed,
+                   and the most rows or records it may hold (default: 1 GiB, 2,000,000)
 """
 
 from __future__ import annotations
@@ -226,6 +228,11 @@ SECURE_CSP = {
 }
 
 KONTOSJEF_WEBHOOK_SECRET = os.environ.get("KONTOSJEF_WEBHOOK_SECRET", "")
+
+# Import limits (docs/import.md): a file that decompresses to more bytes, or holds more rows or
+# records, is refused before it can exhaust memory.
+KONTOSJEF_IMPORT_MAX_BYTES = int(os.environ.get("KONTOSJEF_IMPORT_MAX_BYTES", str(1024**3)))
+KONTOSJEF_IMPORT_MAX_ROWS = int(os.environ.get("KONTOSJEF_IMPORT_MAX_ROWS", "2000000"))
 
 # Notifications of new attention items (docs/notifications.md).
 KONTOSJEF_BASE_URL = os.environ.get("KONTOSJEF_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

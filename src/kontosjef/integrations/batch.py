@@ -7,8 +7,18 @@ ids as strings; the writer maps them to rows by (external_source, external_id).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+
+# Roles an import file may give an employee. Anything more (tam, manager, admin) is granted by an
+# administrator in the app, never by a file someone brings.
+IMPORTED_ROLES = frozenset({"agent", "viewer"})
+
+# The API's limits (kontosjef.api.schemas, the case and account models), applied to imported text.
+LONG_TEXT = 50_000
+LIMITS = {"subject": 300, "account": 200, "contact": 200, "employee": 150, "department": 120,
+          "email": 254, "key": 200}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class AccountSpec:
     country: str = ""
     time_zone: str = "UTC"
     status: str = "active"
+    row: int = 0
 
 
 @dataclass
@@ -38,6 +49,7 @@ class ContactSpec:
     name: str
     email: str = ""
     language: str = "en"
+    row: int = 0
 
 
 @dataclass
@@ -47,6 +59,7 @@ class EmployeeSpec:
     username: str | None = None
     role: str = "agent"
     email: str = ""
+    row: int = 0
 
 
 @dataclass
@@ -92,12 +105,91 @@ class ImportBatch:
     cases: list[SourceCase] = field(default_factory=list)
     rejected: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
+    notes: Counter[str] = field(default_factory=Counter)  # figures for the report, e.g. duplicates
+    department_rows: dict[str, int] = field(default_factory=dict)
 
     def reject(self, row: int, column: str, reason: str) -> None:
         self.rejected.append(Problem(row, column, reason))
 
     def skip(self, row: int, column: str, reason: str) -> None:
         self.skipped.append(Problem(row, column, reason))
+
+
+def text_problem(value: object, limit: int = LONG_TEXT) -> str | None:
+    """Why the API would refuse `value` as text, or None."""
+    if not isinstance(value, str):
+        return None
+    if len(value) > limit:
+        return f"is longer than {limit:,} characters"
+    if "\x00" in value:
+        return "contains a NUL character"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode"
+    return None
+
+
+def check_text(batch: ImportBatch) -> None:
+    """Reject every record whose text the API would refuse, and every case that depends on one.
+
+    Runs before anything is written: a rejected reference record takes its cases with it, a case
+    is rejected whole when one of its events is."""
+
+    def bad(row: int, what: str, value: object, limit: int = LONG_TEXT) -> bool:
+        problem = text_problem(value, limit)
+        if problem:
+            batch.reject(row, what, f"{what} {problem}")
+        return problem is not None
+
+    for key, name in list(batch.departments.items()):
+        row = batch.department_rows.get(key, 0)
+        if bad(row, "key", key, LIMITS["key"]) or bad(row, "name", name, LIMITS["department"]):
+            del batch.departments[key]
+    for key, spec in list(batch.employees.items()):
+        if (
+            bad(spec.row, "key", key, LIMITS["key"])
+            or bad(spec.row, "name", spec.name, LIMITS["employee"])
+            or bad(spec.row, "email", spec.email, LIMITS["email"])
+        ):
+            del batch.employees[key]
+    for key, aspec in list(batch.accounts.items()):
+        if bad(aspec.row, "key", key, LIMITS["key"]) or bad(
+            aspec.row, "name", aspec.name, LIMITS["account"]
+        ):
+            del batch.accounts[key]
+    for key, cspec in list(batch.contacts.items()):
+        if cspec.account not in batch.accounts:
+            del batch.contacts[key]  # its account is rejected, with the reason
+        elif (
+            bad(cspec.row, "key", key, LIMITS["key"])
+            or bad(cspec.row, "name", cspec.name, LIMITS["contact"])
+            or bad(cspec.row, "email", cspec.email, LIMITS["email"])
+        ):
+            del batch.contacts[key]
+    kept = []
+    for case in batch.cases:
+        if case.account not in batch.accounts or (
+            case.requester and case.requester not in batch.contacts
+        ):
+            batch.reject(
+                case.row, "account", f"case {case.key}: its account or requester is rejected"
+            )
+            continue
+        if (
+            bad(case.row, "key", case.key, LIMITS["key"])
+            or bad(case.row, "subject", case.subject, LIMITS["subject"])
+            or bad(case.row, "description", case.description)
+            or any(bad(case.row, "attributes", v) for v in case.attributes.values())
+            or any(
+                bad(e.row, "body", e.body) or bad(e.row, "key", e.key, LIMITS["key"])
+                for e in case.events
+            )
+        ):
+            continue
+        kept.append(case)
+    batch.cases = kept
 
 
 class ImportFileError(Exception):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import xml.etree.ElementTree as ET  # noqa: S405  (XES files are the operator's own data)
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -18,7 +17,15 @@ from kontosjef.integrations.batch import (
     SourceCase,
     SourceEvent,
 )
-from kontosjef.integrations.files import READ_ERRORS, csv_rows, open_text, require_file
+from kontosjef.integrations.files import (
+    READ_ERRORS,
+    csv_rows,
+    max_rows,
+    open_binary,
+    open_text,
+    require_file,
+    too_many_rows,
+)
 from kontosjef.integrations.mapping import (
     PRIORITIES,
     STATUSES,
@@ -292,11 +299,11 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str] | list[str]]]:
 
 def _xes_rows(path: Path) -> Iterator[tuple[int, dict[str, str] | list[str]]]:
     """Flatten XES into rows: trace attributes as "case:<key>", event attributes by key."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     rows: list[tuple[int, dict[str, str]]] = []
     keys: dict[str, None] = {}
+    limit = max_rows() + 1
     try:
-        with opener(path, "rb") as stream:
+        with open_binary(path, member_suffix=".xes") as stream:
             trace: dict[str, str] = {}
             depth_event = False
             number = 1
@@ -311,6 +318,8 @@ def _xes_rows(path: Path) -> Iterator[tuple[int, dict[str, str] | list[str]]]:
                 if tag == "event":
                     depth_event = False
                     number += 1
+                    if number > limit:
+                        raise too_many_rows(path.name)
                     event = {k: v for k, v in element.attrib.items() if k.startswith("_")}
                     for child in element:
                         ctag = child.tag.rsplit("}", 1)[-1]

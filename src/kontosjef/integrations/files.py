@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 import numpy as np
+from django.conf import settings
 from numpy.typing import NDArray
 
 from kontosjef.integrations.batch import ImportFileError
@@ -30,9 +31,55 @@ def require_file(path: str | Path) -> Path:
     return p
 
 
+def max_bytes() -> int:
+    return int(settings.KONTOSJEF_IMPORT_MAX_BYTES)
+
+
+def max_rows() -> int:
+    return int(settings.KONTOSJEF_IMPORT_MAX_ROWS)
+
+
+def too_many_rows(name: str) -> ImportFileError:
+    return ImportFileError(
+        f"{name} holds more than {max_rows():,} rows: refused (the limit is the setting "
+        "KONTOSJEF_IMPORT_MAX_ROWS)"
+    )
+
+
+def too_big(name: str) -> ImportFileError:
+    return ImportFileError(
+        f"{name} is larger than {max_bytes():,} bytes uncompressed: refused (the limit is the "
+        "setting KONTOSJEF_IMPORT_MAX_BYTES)"
+    )
+
+
+class _Limited(io.RawIOBase):
+    """A binary stream that refuses to yield more than `limit` bytes: decompression stops at the
+    limit, so a zip or gzip bomb costs no more memory than an honest file of that size."""
+
+    def __init__(self, raw: IO[bytes], limit: int, name: str) -> None:
+        self.raw, self.left, self.name_ = raw, limit, name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.raw.read(min(len(buffer), self.left + 1))
+        if len(data) > self.left:
+            raise too_big(self.name_)
+        self.left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def limited(raw: IO[bytes], name: str) -> BinaryIO:
+    return io.BufferedReader(_Limited(raw, max_bytes(), name))
+
+
 @contextmanager
-def open_text(path: str | Path, *, member_suffix: str = ".csv") -> Iterator[IO[str]]:
-    """A text stream of `path`: a file, a .gz, or the one `member_suffix` file in a .zip."""
+def open_binary(path: str | Path, *, member_suffix: str = ".csv") -> Iterator[BinaryIO]:
+    """The bytes of `path`: a file, a .gz, or the one `member_suffix` file in a .zip, cut off
+    with a one-line error beyond KONTOSJEF_IMPORT_MAX_BYTES."""
     p = require_file(path)
     try:
         if zipfile.is_zipfile(p):
@@ -43,18 +90,35 @@ def open_text(path: str | Path, *, member_suffix: str = ".csv") -> Iterator[IO[s
                         f"{p.name}: expected one {member_suffix} file in the zip, found "
                         f"{len(members)}"
                     )
+                # The declared size refuses a bomb at once; the limited stream catches a member
+                # whose declared size lies.
+                if archive.getinfo(members[0]).file_size > max_bytes():
+                    raise too_big(p.name)
                 with archive.open(members[0]) as raw:
-                    yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        elif p.suffix == ".gz":
-            with gzip.open(p, "rt", encoding="utf-8-sig", newline="") as stream:
-                yield stream
+                    yield limited(raw, p.name)
+        elif p.name.lower().endswith(".gz"):
+            with gzip.open(p, "rb") as raw:
+                yield limited(raw, p.name)  # type: ignore[arg-type]
         else:
             if p.suffix == ".zip":
                 raise ImportFileError(f"{p.name} is not a readable zip file (truncated?)")
-            with p.open(encoding="utf-8-sig", newline="") as stream:
-                yield stream
+            if p.stat().st_size > max_bytes():
+                raise too_big(p.name)
+            with p.open("rb") as raw:
+                yield raw
     except READ_ERRORS as exc:
         raise ImportFileError(f"{p.name} cannot be read (truncated or corrupt?): {exc}") from exc
+
+
+@contextmanager
+def open_text(path: str | Path, *, member_suffix: str = ".csv") -> Iterator[IO[str]]:
+    """A text stream of `path`: a file, a .gz, or the one `member_suffix` file in a .zip."""
+    with open_binary(path, member_suffix=member_suffix) as raw:
+        try:
+            yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        except READ_ERRORS as exc:
+            name = Path(path).name
+            raise ImportFileError(f"{name} cannot be read (truncated or corrupt?): {exc}") from exc
 
 
 def csv_rows(stream: IO[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
@@ -69,9 +133,12 @@ def csv_rows(stream: IO[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         number = 1
+        limit = max_rows() + 1
         try:
             for fields in reader:
                 number += 1
+                if number > limit:
+                    raise too_many_rows("the file")
                 yield number, fields
         except csv.Error as exc:
             raise ImportFileError(f"row {number + 1}: not valid CSV: {exc}") from exc
@@ -132,6 +199,8 @@ def _pandas_table(path: str | Path) -> CsvTable | None:
     if (columns[-1] == "").any() and not _all_rows_full(path, columns):
         return None
     n = len(frame) - 1
+    if n > max_rows():
+        raise too_many_rows(Path(path).name)
     return CsvTable(
         header=[str(c[0]).strip() for c in columns],
         columns=[c[1:] for c in columns],

@@ -24,6 +24,7 @@ from django.db.models import Prefetch
 from kontosjef.accounts.models import Account, Contact
 from kontosjef.cases.models import Case, CaseEvent
 from kontosjef.integrations.batch import (
+    IMPORTED_ROLES,
     AccountSpec,
     ContactSpec,
     EmployeeSpec,
@@ -32,7 +33,16 @@ from kontosjef.integrations.batch import (
     SourceCase,
     SourceEvent,
 )
-from kontosjef.integrations.files import READ_ERRORS, require_file
+from kontosjef.integrations.files import (
+    READ_ERRORS,
+    limited,
+    max_bytes,
+    max_rows,
+    open_text,
+    require_file,
+    too_big,
+    too_many_rows,
+)
 from kontosjef.people.models import Department, User
 
 FORMAT, VERSION = "kontosjef", 1
@@ -72,6 +82,7 @@ def parse_native(
     batch = ImportBatch(source=str(header.get("source") or "kontosjef"))
     cases: dict[str, SourceCase] = {}
     events: list[tuple[int, dict[str, Any]]] = []
+    first_row: dict[tuple[str, str], int] = {}  # (type, key) -> the row that named it first
     for number, rec in records:
         batch.rows += 1
         if progress and batch.rows % 5000 == 0:
@@ -85,15 +96,30 @@ def parse_native(
             batch.reject(number, missing[0], f"a {kind} needs {missing[0]}")
             continue
         key = str(rec["key"])
+        # A key twice in one file is a contradiction, not an update: which one is meant?
+        ident = (kind, f"{rec['case']}\x00{key}" if kind == "event" else key)
+        if ident in first_row:
+            what = f"{key!r} of case {rec['case']!r}" if kind == "event" else repr(key)
+            batch.reject(
+                number, "key", f"duplicate {kind} key {what} (first on row {first_row[ident]})"
+            )
+            continue
+        first_row[ident] = number
         if kind == "department":
             batch.departments[key] = str(rec["name"])
+            batch.department_rows[key] = number
         elif kind == "employee":
+            role = str(rec.get("role") or "agent")
+            if role not in IMPORTED_ROLES:
+                batch.notes["employee roles not taken from the file (imported as agent)"] += 1
+                role = "agent"
             batch.employees[key] = EmployeeSpec(
                 name=str(rec["name"]),
                 username=key,
-                role=str(rec.get("role") or "agent"),
+                role=role,
                 department=rec.get("department") or None,
                 email=str(rec.get("email") or ""),
+                row=number,
             )
         elif kind == "account":
             batch.accounts[key] = AccountSpec(
@@ -102,6 +128,7 @@ def parse_native(
                 country=str(rec.get("country") or ""),
                 time_zone=str(rec.get("time_zone") or "UTC"),
                 status=str(rec.get("status") or "active"),
+                row=number,
             )
         elif kind == "contact":
             batch.contacts[key] = ContactSpec(
@@ -109,6 +136,7 @@ def parse_native(
                 name=str(rec["name"]),
                 email=str(rec.get("email") or ""),
                 language=str(rec.get("language") or "en"),
+                row=number,
             )
         elif kind == "case":
             product = (
@@ -118,7 +146,13 @@ def parse_native(
             )
             attributes = rec.get("attributes") or {}
             if isinstance(attributes, str):
-                attributes = json.loads(attributes or "{}")
+                try:
+                    attributes = json.loads(attributes or "{}")
+                except json.JSONDecodeError:
+                    attributes = None
+            if not isinstance(attributes, dict):
+                batch.reject(number, "attributes", "attributes must be a JSON object")
+                continue
             cases[key] = SourceCase(
                 key=key,
                 account=str(rec["account"]),
@@ -134,6 +168,7 @@ def parse_native(
             )
         else:
             events.append((number, rec))
+    withheld: set[str] = set()  # cases with a rejected event: imported whole or not at all
     for number, rec in events:
         case = cases.get(str(rec["case"]))
         if case is None:
@@ -143,9 +178,11 @@ def parse_native(
             at = datetime.fromisoformat(str(rec["at"]))
         except ValueError:
             batch.reject(number, "at", f"{rec['at']!r} is not an ISO 8601 time")
+            withheld.add(case.key)
             continue
         if at.tzinfo is None:
             batch.reject(number, "at", f"{rec['at']!r} has no UTC offset")
+            withheld.add(case.key)
             continue
         case.events.append(
             SourceEvent(
@@ -164,6 +201,9 @@ def parse_native(
             )
         )
     for case in cases.values():
+        if case.key in withheld:
+            batch.notes["cases withheld for a rejected row"] += 1
+            continue
         if not case.events:
             batch.reject(case.row, "case", f"case {case.key!r} has no events")
             continue
@@ -171,9 +211,15 @@ def parse_native(
     for spec in batch.contacts.values():
         if spec.account not in batch.accounts:
             batch.reject(0, "account", f"a contact names unknown account {spec.account!r}")
+    placed = []
     for case in batch.cases:
         if case.account not in batch.accounts:
             batch.reject(case.row, "account", f"case {case.key!r} names unknown account")
+        elif case.requester and case.requester not in batch.contacts:
+            batch.reject(case.row, "requester", f"case {case.key!r} names unknown requester")
+        else:
+            placed.append(case)
+    batch.cases = placed
     return batch
 
 
@@ -186,10 +232,12 @@ def _bool(value: Any) -> bool | None:
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    opener = gzip.open if path.name.endswith(".gz") else open
+    limit = max_rows() + 1
     try:
-        with opener(path, "rt", encoding="utf-8") as stream:
+        with open_text(path, member_suffix=".jsonl") as stream:
             for number, line in enumerate(stream, start=1):
+                if number > limit:
+                    raise too_many_rows(path.name)
                 if not line.strip():
                     continue
                 try:
@@ -211,16 +259,25 @@ def _zip_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             names = set(archive.namelist())
             if "header.json" not in names:
                 raise ImportFileError(f"{path.name}: a CSV export needs header.json")
-            yield 0, json.loads(archive.read("header.json"))
+            if sum(i.file_size for i in archive.infolist()) > max_bytes():
+                raise too_big(path.name)
+            with archive.open("header.json") as raw:
+                yield 0, json.loads(limited(raw, path.name).read())
+            records = 0
+            limit = max_rows()
             for kind in TYPES:
                 name = f"{kind}s.csv"
                 if name not in names:
                     continue
                 with archive.open(name) as raw:
-                    reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+                    text = io.TextIOWrapper(limited(raw, path.name), encoding="utf-8", newline="")
+                    reader = csv.DictReader(text)
                     for number, row in enumerate(reader, start=2):
+                        records += 1
+                        if records > limit:
+                            raise too_many_rows(path.name)
                         yield number, {"type": kind, **{k: v for k, v in row.items() if k}}
-    except (json.JSONDecodeError, *READ_ERRORS) as exc:
+    except (json.JSONDecodeError, csv.Error, *READ_ERRORS) as exc:
         raise ImportFileError(f"{path.name} cannot be read (truncated or corrupt?): {exc}") from exc
 
 

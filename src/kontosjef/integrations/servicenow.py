@@ -540,7 +540,10 @@ class _Diff:
         requesters = [r or None for r in cols.at(col.get("requester"), first_rows)]
         for account, requester in zip(accounts, requesters, strict=True):
             if account not in batch.accounts:
-                batch.accounts[account] = AccountSpec(name=account, **cfg.account_defaults)
+                d = cfg.account_defaults
+                batch.accounts[account] = AccountSpec(
+                    name=account, tier=d["tier"], country=d["country"], time_zone=d["time_zone"]
+                )
             if requester and requester not in batch.contacts:
                 batch.contacts[requester] = ContactSpec(account=account, name=requester)
         n = len(keys)

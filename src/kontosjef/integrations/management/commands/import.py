@@ -40,8 +40,8 @@ class Command(BaseCommand):
             )
             p.add_argument(
                 "--report",
-                help="write rejected and skipped rows to this CSV file "
-                "(default: <file>.import-report.csv next to the working directory)",
+                help="write rejected and skipped rows to this CSV file (default: "
+                f"{Path(settings.VAR_DIR) / 'import-reports'}/<file>.<time>.csv)",
             )
             # Django's own options must be accepted on the subcommand too.
             p.add_argument("--verbosity", "-v", type=int, default=1)
@@ -62,16 +62,19 @@ class Command(BaseCommand):
         with tqdm(
             total=len(batch.cases), unit="case", desc="Writing", disable=None, leave=False
         ) as wbar:
-            result = import_batch(
-                batch=batch,
-                by=None,
-                now=now,
-                importer=importer,
-                path=str(path),
-                dry_run=options["dry_run"],
-                skip_invalid=options["skip_invalid"],
-                progress=wbar.update,
-            )
+            try:
+                result = import_batch(
+                    batch=batch,
+                    by=None,
+                    now=now,
+                    importer=importer,
+                    path=str(path),
+                    dry_run=options["dry_run"],
+                    skip_invalid=options["skip_invalid"],
+                    progress=wbar.update,
+                )
+            except ImportFileError as exc:
+                raise CommandError(str(exc)) from exc
         total = time.perf_counter() - started
         report = self.write_report(path, options.get("report"), result.rejected, result.skipped)
         figures = ", ".join(f"{v:,} {k}" for k, v in sorted(result.figures.items()) if v)
@@ -85,6 +88,8 @@ class Command(BaseCommand):
         )
         if report:
             self.stdout.write(f"  report of rejected and skipped rows: {report}")
+        if result.sla_problem and result.outcome == "committed":
+            self.stdout.write(f"  SLA: {result.sla_problem}")
         if result.outcome == "dry_run":
             self.stdout.write("Dry run: nothing was written.")
         elif result.outcome == "rejected":
