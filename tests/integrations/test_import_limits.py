@@ -169,23 +169,6 @@ def test_it_never_takes_a_role_or_an_existing_user_from_the_file(tmp_path, adam)
     assert note.actor_user == imported["adam"]
 
 
-def test_it_says_in_one_line_when_a_calendar_cannot_measure_the_history(tmp_path, mona):
-    from datetime import UTC, datetime
-
-    from kontosjef.cases.services import calendar_create, sla_policy_create, tier_sla_set
-
-    at = datetime(2020, 1, 1, tzinfo=UTC)
-    calendar = calendar_create(by=mona, name="Old Norway", time_zone="Europe/Oslo", now=at,
-                               holiday_country="NO", holiday_years=(2019, 2020))  # fmt: skip
-    policy = sla_policy_create(by=mona, name="P", now=at,
-                               metrics={"first_reply": {"targets": {"p3": 3600}}})  # fmt: skip
-    tier_sla_set(by=mona, tier="standard", policy=policy, calendar=calendar, now=at)
-    out = run("cases", str(native(tmp_path, ACCOUNT, CASE, CREATED)))
-    assert "1 cases created" in out
-    line = next(x for x in out.splitlines() if "SLA:" in x)
-    assert "no SLA clocks were computed: calendar Old Norway" in line
-
-
 def test_it_says_that_no_clocks_were_computed_without_a_policy(tmp_path):
     out = run("cases", str(native(tmp_path, ACCOUNT, CASE, CREATED)))
     assert "SLA: no SLA clocks were computed: no SLA policy applies to these cases" in out
