@@ -34,7 +34,7 @@ def test_it_adds_the_missing_years_of_holidays_and_measures_the_history(mona, ac
                      priority="p3", now=OLD)  # fmt: skip
     sla_recompute(now=TODAY, cases=[case.pk])
     version = CalendarVersion.objects.get(calendar=calendar)
-    assert version.coverage == [2012, 2027]
+    assert version.coverage == [2012, 2027]  # stored years kept, history added
     assert "2012-05-17" in version.holidays and "2026-05-17" in version.holidays
     assert version.holiday_source["extensions"][-1]["years"] == [2012, 2025]
     # The 17th of May is off: 1 h on the 16th, then 3 h on Friday the 18th (08:00-11:00).

@@ -1146,11 +1146,11 @@ def calendar_extend_holidays(
 
 def calendar_cover_history(*, calendar_ids: Iterable[int], first_year: int, now: datetime) -> int:
     """Extend the public holidays of the calendars that take them from a country so that they
-    cover `first_year` up to next year: an imported history older than the calendar (a calendar
+    reach back to `first_year`: an imported history older than the calendar (a calendar
     set up on the first morning, then years of data imported) is measured instead of refused.
 
     Only years the calendar did not cover yet are added (specs/sla.md §3.5: stored years never
-    change), backwards on the first version and forwards on the latest, each recorded in the
+    change), backwards on the first version, each recorded in the
     version's holiday source and audited as a system action. Returns how many versions changed.
     A calendar with hand-entered holidays only is left alone: its owner must extend it.
     """
@@ -1161,7 +1161,10 @@ def calendar_cover_history(*, calendar_ids: Iterable[int], first_year: int, now:
         versions = calendar_versions(calendar)
         if not versions:
             continue
-        wanted = [(versions[0], first_year, None), (versions[-1], None, now.year + 1)]
+        # Forwards is the owner's decision (calendar_extend_holidays): only history is added.
+        wanted: list[tuple[CalendarVersion, int | None, int | None]] = [
+            (versions[0], first_year, None)
+        ]
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
         with transaction.atomic():

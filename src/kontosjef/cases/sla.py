@@ -268,8 +268,8 @@ def _cover_history(setup: _Setup, case_ids: Sequence[int], now: datetime) -> int
     first_year = (oldest - timedelta(days=2)).year
 
     def covers(cal: engine.Calendar) -> bool:
-        head, tail = cal.versions[0].coverage, cal.versions[-1].coverage
-        return (head is None or head[0] <= first_year) and (tail is None or tail[1] > now.year)
+        head = cal.versions[0].coverage
+        return head is None or head[0] <= first_year
 
     missing = [c for c in bounded if not covers(setup.calendars[c])]
     if not missing:
